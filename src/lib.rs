@@ -1,5 +1,18 @@
 //! giropops-senhas: a gRPC service that mints passwords from a CSPRNG and
 //! keeps a capped history of them in Redis.
+//!
+//! Layers, each in its own module: [`generator`] (pure generation),
+//! [`history`] (Redis storage), [`grpc`] (the API surface), and the wiring:
+//! [`config`], [`server`], [`health`], [`telemetry`], [`healthcheck`], [`cli`].
 #![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
 pub mod generator;
+pub mod grpc;
+pub mod health;
+pub mod healthcheck;
+pub mod history;
 pub mod proto;
+pub mod server;
+pub mod telemetry;

@@ -1,0 +1,44 @@
+//! Dispatches the command line to the server or to a subcommand, and turns
+//! the outcome into an exit code.
+
+use std::process::ExitCode;
+
+use tonic_health::pb::health_check_response::ServingStatus;
+
+use crate::config::{Cli, Command, HealthcheckArgs};
+use crate::{healthcheck, server, telemetry};
+
+/// Runs what `cli` asks for.
+pub async fn run(cli: Cli) -> ExitCode {
+    let Cli { command, serve } = cli;
+    match command {
+        None => {
+            telemetry::init(&serve.log);
+            match server::run(serve).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!(%error, "server failed");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some(Command::Healthcheck(HealthcheckArgs {
+            addr,
+            service,
+            timeout,
+        })) => match healthcheck::probe(&addr, &service, timeout).await {
+            Ok(ServingStatus::Serving) => {
+                println!("SERVING");
+                ExitCode::SUCCESS
+            }
+            Ok(status) => {
+                println!("{}", status.as_str_name());
+                ExitCode::FAILURE
+            }
+            Err(error) => {
+                eprintln!("unhealthy: {error}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}

@@ -1,0 +1,233 @@
+//! Command line and environment: every flag is also an environment variable.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::history::{HistoryConfig, MAX_CAP};
+
+/// giropops-senhas: passwords from a CSPRNG over gRPC, with a capped history
+/// in Redis. Without a subcommand, serves.
+#[derive(Debug, Parser)]
+#[command(name = "giropops-senhas", version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to do; serving is the default.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Server settings (when serving).
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// Subcommands besides serving.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Probe a running server with grpc.health.v1 Check: exit 0 when
+    /// SERVING, 1 otherwise. For container health checks (no shell needed).
+    Healthcheck(HealthcheckArgs),
+}
+
+/// `healthcheck` options.
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// Server to probe.
+    #[arg(long, env = "HEALTHCHECK_ADDR", default_value = "http://127.0.0.1:50051")]
+    pub addr: String,
+    /// Service to ask about; "" is the whole server.
+    #[arg(long, default_value = "")]
+    pub service: String,
+    /// Give up after this long (e.g. 2s, 500ms).
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+}
+
+/// Everything the server needs.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on for gRPC.
+    #[arg(long = "listen", env = "LISTEN_ADDR", default_value = "0.0.0.0:50051")]
+    pub listen: SocketAddr,
+    /// Redis connection.
+    #[command(flatten)]
+    pub redis: RedisArgs,
+    /// Password history.
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// Server limits and lifecycle.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// Logging.
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// How to reach Redis.
+#[derive(Debug, Args)]
+pub struct RedisArgs {
+    /// Redis URL (redis:// or rediss:// for TLS, with user:password@ if
+    /// needed). When unset, built from REDIS_HOST and REDIS_PORT
+    /// (default redis://127.0.0.1:6379).
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Redis host, used only when REDIS_URL is unset (compatibility with
+    /// the original app).
+    #[arg(long, env = "REDIS_HOST", default_value = "127.0.0.1")]
+    pub redis_host: String,
+    /// Redis port, used only when REDIS_URL is unset.
+    #[arg(long, env = "REDIS_PORT", default_value_t = 6379)]
+    pub redis_port: u16,
+    /// Most Redis connections open at once.
+    #[arg(long, env = "REDIS_POOL_SIZE", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub redis_pool_size: u16,
+    /// Bound on connecting to Redis and on waiting for a free connection.
+    #[arg(long, env = "REDIS_CONNECT_TIMEOUT", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub redis_connect_timeout: Duration,
+    /// Bound on one Redis operation; past it the call fails UNAVAILABLE.
+    #[arg(long, env = "REDIS_COMMAND_TIMEOUT", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub redis_command_timeout: Duration,
+    /// How often health pings Redis (NOT_SERVING while it fails).
+    #[arg(long, env = "REDIS_CHECK_INTERVAL", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub redis_check_interval: Duration,
+}
+
+impl RedisArgs {
+    /// The URL to connect to: REDIS_URL, else REDIS_HOST and REDIS_PORT.
+    pub fn url(&self) -> String {
+        match &self.redis_url {
+            Some(url) if !url.trim().is_empty() => url.trim().to_owned(),
+            _ => format!("redis://{}:{}", self.redis_host, self.redis_port),
+        }
+    }
+}
+
+/// What to keep.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Most passwords kept in the history. 0 turns history off: no Redis is
+    /// used at all and ListPasswords answers FAILED_PRECONDITION.
+    #[arg(long, env = "HISTORY_CAP", default_value_t = 10,
+          value_parser = clap::value_parser!(u16).range(0..=MAX_CAP as i64))]
+    pub history_cap: u16,
+    /// Redis key of the history list.
+    #[arg(long, env = "HISTORY_KEY", default_value = "giropops-senhas:history")]
+    pub history_key: String,
+}
+
+/// Bounds on what the server accepts and how it stops.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Longest a single call may run before the server cancels it.
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
+    /// On SIGTERM/SIGINT, how long in-flight calls may take to finish.
+    #[arg(long, env = "DRAIN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub drain_timeout: Duration,
+    /// Largest request message accepted, in bytes.
+    #[arg(long, env = "MAX_REQUEST_BYTES", default_value_t = 64 * 1024,
+          value_parser = clap::value_parser!(u32).range(1024..=4 * 1024 * 1024))]
+    pub max_request_bytes: u32,
+    /// Most concurrent calls on one connection.
+    #[arg(long, env = "MAX_CONCURRENT_STREAMS", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_concurrent_streams: u32,
+    /// Connections are closed gracefully after this long, so clients
+    /// reconnect and spread over new replicas (0s: never).
+    #[arg(long, env = "MAX_CONNECTION_AGE", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub max_connection_age: Duration,
+}
+
+/// Log output.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    /// Log filter, in tracing's EnvFilter syntax (e.g. info,giropops_senhas=debug).
+    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl ServeArgs {
+    /// The history settings, or `None` when the cap is 0 (history off).
+    pub fn history_config(&self) -> Option<HistoryConfig> {
+        let HistoryArgs {
+            history_cap,
+            history_key,
+        } = &self.history;
+        (*history_cap > 0).then(|| HistoryConfig {
+            url: self.redis.url(),
+            key: history_key.clone(),
+            cap: usize::from(*history_cap),
+            pool_size: usize::from(self.redis.redis_pool_size),
+            connect_timeout: self.redis.redis_connect_timeout,
+            command_timeout: self.redis.redis_command_timeout,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("giropops-senhas").chain(args.iter().copied()))
+            .expect("valid arguments")
+    }
+
+    #[test]
+    fn redis_url_wins_over_host_and_port() {
+        let cli = parse(&[
+            "--redis-url",
+            "rediss://r:6380",
+            "--redis-host",
+            "h",
+            "--redis-port",
+            "1",
+        ]);
+        assert_eq!(cli.serve.redis.url(), "rediss://r:6380");
+        let cli = parse(&["--redis-host", "cache", "--redis-port", "6390"]);
+        assert_eq!(cli.serve.redis.url(), "redis://cache:6390");
+    }
+
+    #[test]
+    fn history_cap_zero_means_no_history() {
+        assert!(parse(&["--history-cap", "0"]).serve.history_config().is_none());
+        let config = parse(&[]).serve.history_config().unwrap();
+        assert_eq!(config.cap, 10);
+    }
+
+    #[test]
+    fn bounds_are_enforced() {
+        let too_big = Cli::try_parse_from(["giropops-senhas", "--history-cap", "10001"]);
+        assert!(too_big.is_err());
+        let pool = Cli::try_parse_from(["giropops-senhas", "--redis-pool-size", "0"]);
+        assert!(pool.is_err());
+    }
+
+    #[test]
+    fn healthcheck_is_a_subcommand() {
+        let cli = parse(&["healthcheck", "--addr", "http://127.0.0.1:1"]);
+        match cli.command {
+            Some(Command::Healthcheck(args)) => assert_eq!(args.addr, "http://127.0.0.1:1"),
+            other => panic!("expected healthcheck, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The gRPC layer: request validation, conversion between protobuf messages
+//! and domain types, and the mapping of domain errors to `tonic::Status`.
+//! Nothing here generates or stores anything itself.
+
+mod convert;
+mod error;
+mod password_service;
+
+pub use error::{ApiError, InvalidField};
+pub use password_service::{
+    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PasswordServiceImpl, PasswordServiceServer,
+};

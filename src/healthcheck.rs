@@ -1,0 +1,46 @@
+//! `giropops-senhas healthcheck`: a grpc.health.v1 probe for containers,
+//! which have no shell or grpc_health_probe.
+
+use std::time::Duration;
+
+use tonic::transport::Endpoint;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
+
+/// Why a probe did not see SERVING.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// The address is not a valid URI.
+    #[error("invalid address {0:?}")]
+    Address(String),
+    /// No answer within the timeout.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// Could not connect.
+    #[error("cannot connect: {0}")]
+    Connect(#[from] tonic::transport::Error),
+    /// The server answered with an error.
+    #[error("check failed: {}: {}", .0.code(), .0.message())]
+    Status(#[from] tonic::Status),
+}
+
+/// Asks `addr` for the status of `service`, all within `timeout`.
+pub async fn probe(addr: &str, service: &str, timeout: Duration) -> Result<ServingStatus, ProbeError> {
+    let endpoint = Endpoint::from_shared(addr.to_owned())
+        .map_err(|_| ProbeError::Address(addr.to_owned()))?
+        .connect_timeout(timeout)
+        .timeout(timeout);
+    let check = async {
+        let channel = endpoint.connect().await?;
+        let response = HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await?;
+        Ok::<_, ProbeError>(response.into_inner().status())
+    };
+    tokio::time::timeout(timeout, check)
+        .await
+        .map_err(|_| ProbeError::Timeout(timeout))?
+}

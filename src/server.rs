@@ -1,0 +1,178 @@
+//! Server wiring: the one place that builds every service, layer, health,
+//! reflection and the shutdown sequence.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+
+use crate::config::{LimitArgs, ServeArgs};
+use crate::grpc::{PasswordServiceImpl, PasswordServiceServer};
+use crate::health;
+use crate::history::{History, HistoryError, redact_url};
+use crate::proto::FILE_DESCRIPTOR_SET;
+
+/// Why the server could not start or stopped badly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The history could not be set up.
+    #[error(transparent)]
+    History(#[from] HistoryError),
+    /// Reflection could not load the descriptor sets.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The transport failed.
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// Binding the listen address failed.
+    #[error("listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Binds `args.listen` and serves until SIGTERM or SIGINT.
+pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
+    let listener = TcpListener::bind(args.listen).await?;
+    serve(listener, args, shutdown_signal()).await
+}
+
+/// Serves on `listener` until `shutdown` completes, then: health
+/// NOT_SERVING, stop accepting, let in-flight calls finish within the
+/// drain timeout.
+pub async fn serve(
+    listener: TcpListener,
+    args: ServeArgs,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    let history = args.history_config().map(History::new).transpose()?;
+    let ServeArgs {
+        limits:
+            LimitArgs {
+                request_timeout,
+                drain_timeout,
+                max_request_bytes,
+                max_concurrent_streams,
+                max_connection_age,
+            },
+        ..
+    } = args;
+
+    let (reporter, health_service) = tonic_health::server::health_reporter();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let watcher = match &history {
+        Some(history) => {
+            tracing::info!(
+                redis = %redact_url(&args.redis.url()),
+                cap = history.cap(),
+                "password history in redis"
+            );
+            health::set_status(&reporter, ServingStatus::NotServing).await;
+            Some(tokio::spawn(health::watch_redis(
+                reporter.clone(),
+                history.clone(),
+                args.redis.redis_check_interval,
+                stop_rx,
+            )))
+        }
+        None => {
+            tracing::info!("history cap is 0: no history, no redis");
+            health::set_status(&reporter, ServingStatus::Serving).await;
+            None
+        }
+    };
+
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
+
+    let max_request_bytes = max_request_bytes as usize;
+    let passwords = PasswordServiceServer::new(PasswordServiceImpl::new(history))
+        .max_decoding_message_size(max_request_bytes)
+        .max_encoding_message_size(4 * 1024 * 1024);
+
+    let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut builder = Server::builder();
+    if !max_connection_age.is_zero() {
+        builder = builder.max_connection_age(max_connection_age);
+    }
+    let router = builder
+        .timeout(request_timeout)
+        .max_concurrent_streams(max_concurrent_streams)
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .tcp_keepalive(Some(Duration::from_secs(60)))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(passwords);
+    let local_addr = listener.local_addr()?;
+    let mut server = tokio::spawn(router.serve_with_incoming_shutdown(
+        TcpListenerStream::new(listener),
+        async {
+            drain_rx.await.ok();
+        },
+    ));
+    tracing::info!(%local_addr, "giropops-senhas serving gRPC");
+
+    let finished_early = tokio::select! {
+        result = &mut server => Some(result),
+        () = shutdown => None,
+    };
+    if let Some(result) = finished_early {
+        return result.expect("server task panicked").map_err(Into::into);
+    }
+
+    tracing::info!(?drain_timeout, "shutting down: NOT_SERVING, draining in-flight calls");
+    stop_tx.send_replace(true);
+    if let Some(watcher) = watcher {
+        watcher.await.ok();
+    }
+    health::set_status(&reporter, ServingStatus::NotServing).await;
+    drain_tx.send(()).ok();
+    match tokio::time::timeout(drain_timeout, &mut server).await {
+        Ok(result) => {
+            result.expect("server task panicked")?;
+            tracing::info!("stopped cleanly");
+        }
+        Err(_) => {
+            server.abort();
+            tracing::warn!(?drain_timeout, "drain timeout: calls still in flight were cut");
+        }
+    }
+    Ok(())
+}
+
+/// Reflection over our contract and grpc.health.v1 (the reflection
+/// services add themselves).
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+}
+
+/// Completes on SIGTERM (how containers are stopped) or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received"),
+        () = terminate => tracing::info!("SIGTERM received"),
+    }
+}
