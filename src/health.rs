@@ -9,7 +9,6 @@ use std::time::Duration;
 use tonic::server::NamedService;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
-use tokio::sync::watch;
 
 use crate::grpc::{PasswordServiceImpl, PasswordServiceServer};
 use crate::history::History;
@@ -24,13 +23,8 @@ pub async fn set_status(reporter: &HealthReporter, status: ServingStatus) {
 }
 
 /// Pings Redis every `interval` and reports the result, logging only
-/// changes, until `stop` turns true.
-pub async fn watch_redis(
-    reporter: HealthReporter,
-    history: History,
-    interval: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
+/// changes. Runs until its task is aborted.
+pub async fn watch_redis(reporter: HealthReporter, history: History, interval: Duration) {
     let mut last: Option<bool> = None;
     loop {
         let healthy = match history.ping().await {
@@ -42,9 +36,6 @@ pub async fn watch_redis(
                 false
             }
         };
-        if *stop.borrow() {
-            return;
-        }
         if healthy && last != Some(true) {
             tracing::info!("redis reachable: health SERVING");
         }
@@ -57,9 +48,6 @@ pub async fn watch_redis(
             set_status(&reporter, status).await;
             last = Some(healthy);
         }
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = stop.changed() => return,
-        }
+        tokio::time::sleep(interval).await;
     }
 }

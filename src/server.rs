@@ -5,7 +5,6 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
@@ -61,7 +60,6 @@ pub async fn serve(
     } = args;
 
     let (reporter, health_service) = tonic_health::server::health_reporter();
-    let (stop_tx, stop_rx) = watch::channel(false);
     let watcher = match &history {
         Some(history) => {
             tracing::info!(
@@ -74,7 +72,6 @@ pub async fn serve(
                 reporter.clone(),
                 history.clone(),
                 args.redis.redis_check_interval,
-                stop_rx,
             )))
         }
         None => {
@@ -125,8 +122,9 @@ pub async fn serve(
     }
 
     tracing::info!(?drain_timeout, "shutting down: NOT_SERVING, draining in-flight calls");
-    stop_tx.send_replace(true);
     if let Some(watcher) = watcher {
+        // Aborted, not awaited: it may be waiting on a Redis that hangs.
+        watcher.abort();
         watcher.await.ok();
     }
     health::set_status(&reporter, ServingStatus::NotServing).await;
@@ -144,12 +142,13 @@ pub async fn serve(
     Ok(())
 }
 
-/// Reflection over our contract and grpc.health.v1 (the reflection
-/// services add themselves).
+/// Reflection over our contract, grpc.health.v1 and google.rpc (so clients
+/// can decode error details); the reflection services add themselves.
 fn reflection() -> tonic_reflection::server::Builder<'static> {
     tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
 }
 
 /// Completes on SIGTERM (how containers are stopped) or SIGINT (Ctrl-C).

@@ -1,0 +1,9 @@
+//! Test harness: a real `redis-server` per test and the real gRPC server
+//! over real sockets. Nothing is mocked, nothing is shared between tests.
+#![allow(dead_code, unused_imports)] // each test binary uses a different part
+
+pub mod redis_server;
+pub mod service;
+
+pub use redis_server::RedisServer;
+pub use service::{TestServer, wait_until};
