@@ -10,7 +10,12 @@ use crate::history::{HistoryConfig, MAX_CAP};
 /// giropops-senhas: passwords from a CSPRNG over gRPC, with a capped history
 /// in Redis. Without a subcommand, serves.
 #[derive(Debug, Parser)]
-#[command(name = "giropops-senhas", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "giropops-senhas",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// What to do; serving is the default.
     #[command(subcommand)]
@@ -32,7 +37,11 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct HealthcheckArgs {
     /// Server to probe.
-    #[arg(long, env = "HEALTHCHECK_ADDR", default_value = "http://127.0.0.1:50051")]
+    #[arg(
+        long,
+        env = "HEALTHCHECK_ADDR",
+        default_value = "http://127.0.0.1:50051"
+    )]
     pub addr: String,
     /// Service to ask about; "" is the whole server.
     #[arg(long, default_value = "")]
@@ -68,7 +77,7 @@ pub struct RedisArgs {
     /// Redis URL (redis:// or rediss:// for TLS, with user:password@ if
     /// needed). When unset, built from REDIS_HOST and REDIS_PORT
     /// (default redis://127.0.0.1:6379).
-    #[arg(long, env = "REDIS_URL")]
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     /// Redis host, used only when REDIS_URL is unset (compatibility with
     /// the original app).
@@ -209,7 +218,12 @@ mod tests {
 
     #[test]
     fn history_cap_zero_means_no_history() {
-        assert!(parse(&["--history-cap", "0"]).serve.history_config().is_none());
+        assert!(
+            parse(&["--history-cap", "0"])
+                .serve
+                .history_config()
+                .is_none()
+        );
         let config = parse(&[]).serve.history_config().unwrap();
         assert_eq!(config.cap, 10);
     }

@@ -14,7 +14,8 @@ use crate::grpc::{PasswordServiceImpl, PasswordServiceServer};
 use crate::history::History;
 
 /// The service name health reports for the PasswordService.
-pub const PASSWORD_SERVICE: &str = <PasswordServiceServer<PasswordServiceImpl> as NamedService>::NAME;
+pub const PASSWORD_SERVICE: &str =
+    <PasswordServiceServer<PasswordServiceImpl> as NamedService>::NAME;
 
 /// Sets both the server's and the PasswordService's status.
 pub async fn set_status(reporter: &HealthReporter, status: ServingStatus) {

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use tonic::transport::Endpoint;
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 
 /// Why a probe did not see SERVING.
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +26,11 @@ pub enum ProbeError {
 }
 
 /// Asks `addr` for the status of `service`, all within `timeout`.
-pub async fn probe(addr: &str, service: &str, timeout: Duration) -> Result<ServingStatus, ProbeError> {
+pub async fn probe(
+    addr: &str,
+    service: &str,
+    timeout: Duration,
+) -> Result<ServingStatus, ProbeError> {
     let endpoint = Endpoint::from_shared(addr.to_owned())
         .map_err(|_| ProbeError::Address(addr.to_owned()))?
         .connect_timeout(timeout)

@@ -279,7 +279,10 @@ mod tests {
             redact_url("rediss://user:s3cret@redis:6380/0"),
             "rediss://***@redis:6380/0"
         );
-        assert_eq!(redact_url("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
     }
 
     #[test]

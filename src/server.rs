@@ -121,7 +121,10 @@ pub async fn serve(
         return result.expect("server task panicked").map_err(Into::into);
     }
 
-    tracing::info!(?drain_timeout, "shutting down: NOT_SERVING, draining in-flight calls");
+    tracing::info!(
+        ?drain_timeout,
+        "shutting down: NOT_SERVING, draining in-flight calls"
+    );
     if let Some(watcher) = watcher {
         // Aborted, not awaited: it may be waiting on a Redis that hangs.
         watcher.abort();
@@ -136,7 +139,10 @@ pub async fn serve(
         }
         Err(_) => {
             server.abort();
-            tracing::warn!(?drain_timeout, "drain timeout: calls still in flight were cut");
+            tracing::warn!(
+                ?drain_timeout,
+                "drain timeout: calls still in flight were cut"
+            );
         }
     }
     Ok(())

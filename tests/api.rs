@@ -35,7 +35,11 @@ async fn generates_with_the_classes_asked_for_and_stores_it() {
     assert!(default.password.bytes().any(|c| c.is_ascii_uppercase()));
     assert!(default.stored);
     assert!(default.created_at.is_some());
-    assert!(default.entropy_bits > 85.0 && default.entropy_bits < 92.0, "{}", default.entropy_bits);
+    assert!(
+        default.entropy_bits > 85.0 && default.entropy_bits < 92.0,
+        "{}",
+        default.entropy_bits
+    );
 
     let all = client
         .generate_password(request(8, true, true))
@@ -48,7 +52,10 @@ async fn generates_with_the_classes_asked_for_and_stores_it() {
 
     let stored = redis.list(KEY);
     assert_eq!(stored.len(), 2);
-    assert!(stored[0].contains(&serde_json_escape(&all.password)), "newest first");
+    assert!(
+        stored[0].contains(&serde_json_escape(&all.password)),
+        "newest first"
+    );
     server.shutdown().await;
 }
 
@@ -73,7 +80,11 @@ async fn lists_newest_first_and_the_cap_holds() {
             .into_inner();
         generated.push(response.password);
     }
-    assert_eq!(redis.list(KEY).len(), cap, "LTRIM keeps the list at the cap");
+    assert_eq!(
+        redis.list(KEY).len(),
+        cap,
+        "LTRIM keeps the list at the cap"
+    );
 
     let listed = client
         .list_passwords(ListPasswordsRequest { page_size: 100 })
@@ -125,7 +136,9 @@ async fn bad_input_is_rejected_with_the_field_and_range_and_writes_nothing() {
             status.message(),
             format!("length must be between 4 and 1024, got {length}")
         );
-        let details = status.get_details_bad_request().expect("BadRequest details");
+        let details = status
+            .get_details_bad_request()
+            .expect("BadRequest details");
         assert_eq!(details.field_violations.len(), 1);
         assert_eq!(details.field_violations[0].field, "length");
     }
@@ -134,7 +147,11 @@ async fn bad_input_is_rejected_with_the_field_and_range_and_writes_nothing() {
         .await
         .expect_err("page too big");
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert!(status.message().contains("page_size must be between 0 and 1000"));
+    assert!(
+        status
+            .message()
+            .contains("page_size must be between 0 and 1000")
+    );
     assert!(redis.keys().is_empty(), "nothing written to redis");
 
     // Boundaries are accepted.
@@ -178,7 +195,11 @@ async fn oversized_requests_are_refused() {
         }
     };
     let small = send(100).await.expect_err("history is off");
-    assert_eq!(small.code(), Code::FailedPrecondition, "a small request is decoded");
+    assert_eq!(
+        small.code(),
+        Code::FailedPrecondition,
+        "a small request is decoded"
+    );
     let big = send(4096).await.expect_err("too large");
     assert_eq!(big.code(), Code::OutOfRange, "{big:?}");
     server.shutdown().await;

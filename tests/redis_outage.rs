@@ -21,7 +21,14 @@ async fn redis_down_then_back() {
     let mut redis = RedisServer::start();
     let server = TestServer::with_redis(&redis.url(), &[]).await;
     let mut client = server.client().await;
-    assert!(wait_until(Duration::from_secs(5), || is(&server, SERVICE, ServingStatus::Serving)).await);
+    assert!(
+        wait_until(Duration::from_secs(5), || is(
+            &server,
+            SERVICE,
+            ServingStatus::Serving
+        ))
+        .await
+    );
     client
         .generate_password(GeneratePasswordRequest::default())
         .await
@@ -33,7 +40,11 @@ async fn redis_down_then_back() {
         .await
         .expect_err("redis is down");
     assert_eq!(status.code(), Code::Unavailable);
-    assert!(status.message().contains("password history (redis)"), "{}", status.message());
+    assert!(
+        status.message().contains("password history (redis)"),
+        "{}",
+        status.message()
+    );
     let status = client
         .list_passwords(ListPasswordsRequest::default())
         .await
@@ -41,7 +52,12 @@ async fn redis_down_then_back() {
     assert_eq!(status.code(), Code::Unavailable);
     for service in ["", SERVICE] {
         assert!(
-            wait_until(Duration::from_secs(5), || is(&server, service, ServingStatus::NotServing)).await,
+            wait_until(Duration::from_secs(5), || is(
+                &server,
+                service,
+                ServingStatus::NotServing
+            ))
+            .await,
             "health of {service:?} turns NOT_SERVING"
         );
     }
@@ -49,7 +65,12 @@ async fn redis_down_then_back() {
     redis.restart();
     for service in ["", SERVICE] {
         assert!(
-            wait_until(Duration::from_secs(5), || is(&server, service, ServingStatus::Serving)).await,
+            wait_until(Duration::from_secs(5), || is(
+                &server,
+                service,
+                ServingStatus::Serving
+            ))
+            .await,
             "health of {service:?} recovers without any request"
         );
     }
@@ -80,15 +101,34 @@ async fn redis_hanging_fails_fast_instead_of_hanging() {
         .await
         .expect_err("redis does not answer");
     assert_eq!(status.code(), Code::Unavailable);
-    assert!(status.message().contains("did not answer within 500ms"), "{}", status.message());
-    assert!(started.elapsed() < Duration::from_secs(5), "bounded by the command timeout");
     assert!(
-        wait_until(Duration::from_secs(5), || is(&server, "", ServingStatus::NotServing)).await,
+        status.message().contains("did not answer within 500ms"),
+        "{}",
+        status.message()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "bounded by the command timeout"
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || is(
+            &server,
+            "",
+            ServingStatus::NotServing
+        ))
+        .await,
         "health turns NOT_SERVING while redis hangs"
     );
 
     redis.resume();
-    assert!(wait_until(Duration::from_secs(5), || is(&server, "", ServingStatus::Serving)).await);
+    assert!(
+        wait_until(Duration::from_secs(5), || is(
+            &server,
+            "",
+            ServingStatus::Serving
+        ))
+        .await
+    );
     client
         .generate_password(GeneratePasswordRequest::default())
         .await
@@ -102,9 +142,19 @@ async fn redis_absent_at_start_is_reported_then_picked_up() {
     let url = redis.url();
     redis.stop();
     let server = TestServer::with_redis(&url, &[]).await;
-    assert!(is(&server, "", ServingStatus::NotServing).await, "not serving before redis is seen");
+    assert!(
+        is(&server, "", ServingStatus::NotServing).await,
+        "not serving before redis is seen"
+    );
     redis.restart();
-    assert!(wait_until(Duration::from_secs(5), || is(&server, "", ServingStatus::Serving)).await);
+    assert!(
+        wait_until(Duration::from_secs(5), || is(
+            &server,
+            "",
+            ServingStatus::Serving
+        ))
+        .await
+    );
     server
         .client()
         .await
@@ -117,7 +167,8 @@ async fn redis_absent_at_start_is_reported_then_picked_up() {
 #[tokio::test]
 async fn history_off_needs_no_redis() {
     // No redis anywhere: the URL points at a closed port.
-    let server = TestServer::start(&["--history-cap", "0", "--redis-url", "redis://127.0.0.1:1"]).await;
+    let server =
+        TestServer::start(&["--history-cap", "0", "--redis-url", "redis://127.0.0.1:1"]).await;
     assert!(is(&server, "", ServingStatus::Serving).await);
     assert!(is(&server, SERVICE, ServingStatus::Serving).await);
     let mut client = server.client().await;

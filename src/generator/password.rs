@@ -49,7 +49,9 @@ pub fn generate_password<R: CryptoRng + ?Sized>(
 }
 
 fn pick<R: CryptoRng + ?Sized>(chars: &[u8], rng: &mut R) -> u8 {
-    *chars.choose(rng).expect("validated policies have no empty class")
+    *chars
+        .choose(rng)
+        .expect("validated policies have no empty class")
 }
 
 #[cfg(test)]
@@ -148,7 +150,11 @@ mod tests {
         let policy = policy(1000, true, true);
         let mut counts: HashMap<u8, u64> = HashMap::new();
         for _ in 0..100 {
-            for c in generate_password(&policy, &mut rng).password.expose().bytes() {
+            for c in generate_password(&policy, &mut rng)
+                .password
+                .expose()
+                .bytes()
+            {
                 *counts.entry(c).or_default() += 1;
             }
         }

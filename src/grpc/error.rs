@@ -117,7 +117,9 @@ mod tests {
             status.message(),
             "length must be between 4 and 1024, got 3; page_size must be between 0 and 1000, got 5000"
         );
-        let bad_request = status.get_details_bad_request().expect("BadRequest details");
+        let bad_request = status
+            .get_details_bad_request()
+            .expect("BadRequest details");
         let fields: Vec<_> = bad_request
             .field_violations
             .iter()
@@ -146,7 +148,11 @@ mod tests {
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "10.0.0.7:6379");
         let status = Status::from(ApiError::History(HistoryError::Redis(io.into())));
         assert_eq!(status.code(), Code::Unavailable);
-        assert!(!status.message().contains("10.0.0.7"), "{}", status.message());
+        assert!(
+            !status.message().contains("10.0.0.7"),
+            "{}",
+            status.message()
+        );
     }
 
     #[test]

@@ -8,8 +8,7 @@ use crate::generator::{PasswordOptions, PasswordPolicy, generate_password};
 use crate::history::{History, Record};
 use crate::proto::v1::password_service_server::PasswordService;
 use crate::proto::v1::{
-    GeneratePasswordRequest, GeneratePasswordResponse, ListPasswordsRequest,
-    ListPasswordsResponse,
+    GeneratePasswordRequest, GeneratePasswordResponse, ListPasswordsRequest, ListPasswordsResponse,
 };
 
 pub use crate::proto::v1::password_service_server::PasswordServiceServer;

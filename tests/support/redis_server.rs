@@ -73,7 +73,10 @@ impl RedisServer {
             std::thread::sleep(Duration::from_millis(20));
         }
         let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
-        panic!("redis-server on port {} did not answer PING in 10s; its log:\n{log}", self.port);
+        panic!(
+            "redis-server on port {} did not answer PING in 10s; its log:\n{log}",
+            self.port
+        );
     }
 
     fn connection(&self) -> redis::RedisResult<redis::Connection> {

@@ -12,8 +12,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
-use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
 
 /// A running server; dropping it stops it.
 pub struct TestServer {
@@ -66,7 +66,8 @@ impl TestServer {
         format!("http://{}", self.addr)
     }
 
-    async fn channel(&self) -> Channel {
+    /// A connected channel.
+    pub async fn channel(&self) -> Channel {
         Channel::from_shared(self.uri())
             .expect("uri")
             .connect()

@@ -1,0 +1,309 @@
+//! The real binary as a process: SIGTERM handling, the `healthcheck`
+//! subcommand, and logs that never carry a password.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use giropops_senhas::healthcheck::probe;
+use giropops_senhas::proto::v1::password_service_client::PasswordServiceClient;
+use giropops_senhas::proto::v1::{GeneratePasswordRequest, ListPasswordsRequest};
+use support::redis_server::free_port;
+use support::{RedisServer, wait_until};
+use tempfile::TempDir;
+use tonic_health::pb::health_check_response::ServingStatus;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_giropops-senhas");
+
+/// The binary running as a child process, its stderr kept in a file.
+struct ServerProcess {
+    child: Child,
+    uri: String,
+    log: PathBuf,
+    _dir: TempDir,
+}
+
+impl ServerProcess {
+    fn start(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("server.log");
+        let port = free_port();
+        let child = Command::new(BINARY)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .envs(env.iter().copied())
+            .env_remove("REDIS_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start the binary");
+        ServerProcess {
+            child,
+            uri: format!("http://127.0.0.1:{port}"),
+            log,
+            _dir: dir,
+        }
+    }
+
+    async fn wait_serving(&self) {
+        let serving = wait_until(Duration::from_secs(10), || async {
+            matches!(
+                probe(&self.uri, "", Duration::from_millis(500)).await,
+                Ok(ServingStatus::Serving)
+            )
+        })
+        .await;
+        assert!(
+            serving,
+            "server never became SERVING; log:\n{}",
+            self.logs()
+        );
+    }
+
+    async fn client(&self) -> PasswordServiceClient<tonic::transport::Channel> {
+        PasswordServiceClient::connect(self.uri.clone())
+            .await
+            .unwrap()
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit, up to `timeout`. Async, so that the
+    /// test's own client connections keep answering the server's GOAWAY.
+    async fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+#[tokio::test]
+async fn sigterm_lets_the_call_in_flight_finish_and_exits_0() {
+    let redis = RedisServer::start();
+    let mut server = ServerProcess::start(
+        &[
+            "--redis-url",
+            &redis.url(),
+            "--redis-command-timeout",
+            "20s",
+            "--drain-timeout",
+            "20s",
+        ],
+        &[],
+    );
+    server.wait_serving().await;
+    let mut client = server.client().await;
+    client
+        .generate_password(GeneratePasswordRequest::default())
+        .await
+        .expect("warm the pool");
+
+    // Freeze redis so the next call stays in flight inside the server.
+    redis.pause();
+    let in_flight = tokio::spawn(async move {
+        client
+            .generate_password(GeneratePasswordRequest::default())
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!in_flight.is_finished(), "the call waits on redis");
+
+    server.signal("-TERM");
+    // Shutdown has begun: no new connections are accepted.
+    let refused = wait_until(Duration::from_secs(5), || async {
+        probe(&server.uri, "", Duration::from_millis(300))
+            .await
+            .is_err()
+    })
+    .await;
+    assert!(refused, "the server stops accepting after SIGTERM");
+    assert!(server.child.try_wait().unwrap().is_none(), "still draining");
+
+    redis.resume();
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight call completes")
+        .into_inner();
+    assert!(response.stored);
+    let status = server
+        .wait_exit(Duration::from_secs(5))
+        .await
+        .expect("exits after draining");
+    assert!(
+        status.success(),
+        "exit status {status:?}; log:\n{}",
+        server.logs()
+    );
+    assert!(server.logs().contains("SIGTERM received"));
+}
+
+#[tokio::test]
+async fn drain_timeout_bounds_shutdown() {
+    let redis = RedisServer::start();
+    let mut server = ServerProcess::start(
+        &[
+            "--redis-url",
+            &redis.url(),
+            "--redis-command-timeout",
+            "60s",
+            "--drain-timeout",
+            "1s",
+        ],
+        &[],
+    );
+    server.wait_serving().await;
+    let mut client = server.client().await;
+    client
+        .generate_password(GeneratePasswordRequest::default())
+        .await
+        .expect("warm the pool");
+    redis.pause();
+    let in_flight = tokio::spawn(async move {
+        client
+            .generate_password(GeneratePasswordRequest::default())
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let signalled = Instant::now();
+    server.signal("-TERM");
+    let status = server
+        .wait_exit(Duration::from_secs(10))
+        .await
+        .expect("exits");
+    let took = signalled.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "bounded by the drain timeout, took {took:?}"
+    );
+    assert!(in_flight.await.unwrap().is_err(), "the stuck call was cut");
+    assert!(server.logs().contains("drain timeout"), "{}", server.logs());
+}
+
+#[tokio::test]
+async fn healthcheck_subcommand_exit_codes() {
+    let mut redis = RedisServer::start();
+    let server = ServerProcess::start(
+        &[
+            "--redis-url",
+            &redis.url(),
+            "--redis-check-interval",
+            "100ms",
+        ],
+        &[],
+    );
+    server.wait_serving().await;
+    let healthcheck = |uri: &str| {
+        let started = Instant::now();
+        let output = Command::new(BINARY)
+            .args(["healthcheck", "--addr", uri])
+            .output()
+            .unwrap();
+        (output, started.elapsed())
+    };
+
+    let (output, _) = healthcheck(&server.uri);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "SERVING");
+
+    redis.stop();
+    let not_serving = wait_until(Duration::from_secs(5), || async {
+        !healthcheck(&server.uri).0.status.success()
+    })
+    .await;
+    assert!(not_serving, "healthcheck fails while redis is down");
+    let (output, _) = healthcheck(&server.uri);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "NOT_SERVING"
+    );
+
+    let nobody = format!("http://127.0.0.1:{}", free_port());
+    let (output, took) = healthcheck(&nobody);
+    assert!(!output.status.success());
+    assert!(
+        took < Duration::from_secs(3),
+        "answers within 2s, took {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn logs_never_contain_a_password() {
+    let redis = RedisServer::start();
+    let mut server = ServerProcess::start(
+        &["--redis-url", &redis.url()],
+        &[("LOG_LEVEL", "trace"), ("LOG_FORMAT", "json")],
+    );
+    server.wait_serving().await;
+    let mut client = server.client().await;
+    let mut passwords = Vec::new();
+    for length in [4, 16, 64] {
+        let response = client
+            .generate_password(GeneratePasswordRequest {
+                length,
+                include_numbers: true,
+                include_special_chars: true,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        passwords.push(response.password);
+    }
+    client
+        .list_passwords(ListPasswordsRequest::default())
+        .await
+        .unwrap();
+    client
+        .generate_password(GeneratePasswordRequest {
+            length: 3,
+            ..Default::default()
+        })
+        .await
+        .expect_err("invalid");
+    server.signal("-TERM");
+    server
+        .wait_exit(Duration::from_secs(10))
+        .await
+        .expect("exits");
+    let logs = server.logs();
+    assert!(
+        logs.lines().count() > 5,
+        "trace logging produced lines:\n{logs}"
+    );
+    assert!(
+        logs.lines().all(|l| l.starts_with('{')),
+        "JSON lines:\n{logs}"
+    );
+    for password in &passwords {
+        assert!(
+            !logs.contains(password.as_str()),
+            "a password leaked into the logs"
+        );
+    }
+}
