@@ -72,34 +72,41 @@ struct StoredRecord {
 
 impl From<&Record> for StoredRecord {
     fn from(record: &Record) -> Self {
-        let created_at_ms = record
-            .created_at
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         StoredRecord {
             password: record.password.expose().to_owned(),
-            created_at_ms,
+            created_at_ms: record.created_at.map_or(0, unix_millis),
             entropy_bits: record.entropy_bits,
         }
     }
 }
 
 impl From<GeneratedPassword> for Record {
-    /// A freshly generated password, stamped now to the millisecond (the
-    /// precision stored, so a listed record matches the response exactly).
+    /// A freshly generated password, stamped now.
     fn from(generated: GeneratedPassword) -> Self {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        Record {
-            password: generated.password,
-            created_at: Some(UNIX_EPOCH + Duration::from_millis(now_ms)),
-            entropy_bits: generated.entropy_bits,
-        }
+        Record::new(
+            generated.password,
+            generated.entropy_bits,
+            SystemTime::now(),
+        )
     }
 }
 
+fn unix_millis(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 impl Record {
+    /// A secret generated at `created_at`, kept to the millisecond (the
+    /// precision stored, so a listed record matches the response exactly).
+    pub fn new(password: Secret, entropy_bits: f64, created_at: SystemTime) -> Record {
+        Record {
+            password,
+            created_at: Some(UNIX_EPOCH + Duration::from_millis(unix_millis(created_at))),
+            entropy_bits,
+        }
+    }
+
     /// Reads an entry; anything that is not our JSON is taken as a legacy
     /// plain password, so pointing the service at the old list works.
     fn decode(entry: String) -> Record {
@@ -184,12 +191,14 @@ impl History {
     }
 
     /// Adds `records` (oldest first) and trims the list to the cap, in one
-    /// transaction: either all are stored or none.
+    /// transaction: either all are stored or none. Records that the cap
+    /// would drop at once are not even sent.
     pub async fn push(&self, records: &[Record]) -> Result<(), HistoryError> {
         if records.is_empty() {
             return Ok(());
         }
-        let entries: Vec<String> = records.iter().map(Record::encode).collect();
+        let kept = &records[records.len().saturating_sub(self.cap)..];
+        let entries: Vec<String> = kept.iter().map(Record::encode).collect();
         let last = isize::try_from(self.cap).unwrap_or(isize::MAX) - 1;
         self.bounded(async {
             let mut conn = self.pool.get().await?;

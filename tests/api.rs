@@ -15,6 +15,7 @@ fn request(length: u32, numbers: bool, specials: bool) -> GeneratePasswordReques
         length,
         include_numbers: numbers,
         include_special_chars: specials,
+        ..Default::default()
     }
 }
 

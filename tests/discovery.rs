@@ -57,7 +57,16 @@ async fn reflection_v1_lists_services_and_describes_the_contract() {
                     .unwrap();
             assert_eq!(file.package(), "giropops.v1");
             let methods: Vec<&str> = file.service[0].method.iter().map(|m| m.name()).collect();
-            assert_eq!(methods, ["GeneratePassword", "ListPasswords"]);
+            assert_eq!(
+                methods,
+                [
+                    "GeneratePassword",
+                    "ListPasswords",
+                    "GeneratePassphrase",
+                    "CheckPassword",
+                    "StreamPasswords"
+                ]
+            );
         }
         other => panic!("expected a file descriptor, got {other:?}"),
     }

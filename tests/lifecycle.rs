@@ -269,6 +269,7 @@ async fn logs_never_contain_a_password() {
                 length,
                 include_numbers: true,
                 include_special_chars: true,
+                ..Default::default()
             })
             .await
             .unwrap()

@@ -177,6 +177,7 @@ async fn history_off_needs_no_redis() {
             length: 32,
             include_numbers: true,
             include_special_chars: false,
+            ..Default::default()
         })
         .await
         .expect("stateless generation")

@@ -9,6 +9,11 @@ pub const DIGITS: &[u8] = b"0123456789";
 /// The 32 printable ASCII punctuation characters (`char::is_ascii_punctuation`).
 pub const SPECIALS: &[u8] = b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 
+/// Look-alike characters left out by `exclude_ambiguous`: the set of
+/// `pwgen -B` (B8G6I1l0OQDS5Z2) plus o, |, and the quotes and backtick that
+/// are hard to tell apart or to type in some fonts and keyboards.
+pub const AMBIGUOUS: &[u8] = b"B8G6I1l0OQDS5Z2o|`'\"";
+
 /// A class of characters a policy can require.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CharClass {
@@ -30,6 +35,16 @@ impl CharClass {
         CharClass::Digit,
         CharClass::Special,
     ];
+
+    /// How the class is named in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            CharClass::Lowercase => "lowercase letters",
+            CharClass::Uppercase => "uppercase letters",
+            CharClass::Digit => "digits",
+            CharClass::Special => "special characters",
+        }
+    }
 
     /// The default characters of this class.
     pub fn chars(self) -> &'static [u8] {
@@ -78,6 +93,14 @@ mod tests {
     fn specials_are_exactly_ascii_punctuation() {
         let punctuation: Vec<u8> = (0u8..=127).filter(u8::is_ascii_punctuation).collect();
         assert_eq!(SPECIALS, punctuation.as_slice());
+    }
+
+    #[test]
+    fn ambiguous_characters_are_printable_ascii() {
+        assert!(AMBIGUOUS.iter().all(u8::is_ascii_graphic));
+        assert!(
+            AMBIGUOUS.contains(&b'l') && AMBIGUOUS.contains(&b'0') && AMBIGUOUS.contains(&b'O')
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Pure secret generation: character classes, password policies, the
-//! generator itself and its entropy. No I/O, no gRPC or Redis types, so every
+//! password and passphrase generators, their entropy, and zxcvbn strength
+//! checks of chosen passwords. No I/O, no gRPC or Redis types, so every
 //! rule here is unit-tested in isolation.
 //!
 //! Randomness comes from the caller as `&mut impl CryptoRng`: the type system
@@ -8,14 +9,22 @@
 
 mod charset;
 mod entropy;
+mod passphrase;
 mod password;
 mod policy;
 mod secret;
+mod strength;
 
-pub use charset::{CharClass, DIGITS, LOWERCASE, SPECIALS, UPPERCASE};
-pub use entropy::entropy_bits;
-pub use password::{GeneratedPassword, generate_password};
+pub use charset::{AMBIGUOUS, CharClass, DIGITS, LOWERCASE, SPECIALS, UPPERCASE};
+pub use entropy::{passphrase_entropy_bits, password_entropy_bits};
+pub use passphrase::{
+    DEFAULT_SEPARATOR, DEFAULT_WORDS, GeneratedPassphrase, MAX_WORDS, MIN_WORDS, PassphraseOptions,
+    PassphrasePolicy, WORDLIST, generate_passphrase,
+};
+pub use password::{GeneratedPassword, generate_password, policy_entropy_bits};
 pub use policy::{
-    DEFAULT_LENGTH, MAX_LENGTH, MIN_LENGTH, PasswordOptions, PasswordPolicy, PolicyViolation,
+    DEFAULT_LENGTH, MAX_CHARSET_BYTES, MAX_LENGTH, MIN_LENGTH, PasswordOptions, PasswordPolicy,
+    PolicyViolation,
 };
 pub use secret::Secret;
+pub use strength::{Strength, check_password};

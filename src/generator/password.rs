@@ -4,7 +4,7 @@
 use rand::CryptoRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 
-use super::entropy::entropy_bits;
+use super::entropy::password_entropy_bits;
 use super::policy::PasswordPolicy;
 use super::secret::Secret;
 
@@ -37,15 +37,20 @@ pub fn generate_password<R: CryptoRng + ?Sized>(
     }
     chars.shuffle(rng);
     let password = String::from_utf8(chars).expect("alphabets are ASCII");
-    let classes: Vec<(usize, bool)> = policy
-        .rules()
-        .iter()
-        .map(|rule| (rule.chars.len(), rule.min > 0))
-        .collect();
     GeneratedPassword {
         password: Secret::new(password),
-        entropy_bits: entropy_bits(policy.length(), &classes),
+        entropy_bits: policy_entropy_bits(policy),
     }
+}
+
+/// Strength of every password `policy` produces (see `entropy`).
+pub fn policy_entropy_bits(policy: &PasswordPolicy) -> f64 {
+    let classes: Vec<(usize, usize)> = policy
+        .rules()
+        .iter()
+        .map(|rule| (rule.chars.len(), rule.min))
+        .collect();
+    password_entropy_bits(policy.length(), &classes)
 }
 
 fn pick<R: CryptoRng + ?Sized>(chars: &[u8], rng: &mut R) -> u8 {
@@ -66,9 +71,9 @@ mod tests {
 
     fn policy(length: u64, include_numbers: bool, include_special_chars: bool) -> PasswordPolicy {
         PasswordPolicy::new(PasswordOptions {
-            length,
             include_numbers,
             include_special_chars,
+            ..PasswordOptions::with_length(length)
         })
         .unwrap()
     }
@@ -200,12 +205,72 @@ mod tests {
     }
 
     #[test]
+    fn class_minimums_are_met_and_exclusions_respected() {
+        let mut rng = StdRng::seed_from_u64(8);
+        let policy = PasswordPolicy::new(PasswordOptions {
+            min_digits: 4,
+            min_specials: 3,
+            min_uppercase: 2,
+            exclude_ambiguous: true,
+            exclude_chars: "xyz".into(),
+            special_chars: "!@#$%".into(),
+            ..PasswordOptions::with_length(10)
+        })
+        .unwrap();
+        for _ in 0..2_000 {
+            let password = generate_password(&policy, &mut rng).password;
+            let p = password.expose();
+            assert_eq!(p.len(), 10);
+            assert!(p.bytes().filter(u8::is_ascii_digit).count() >= 4);
+            assert!(p.bytes().filter(|c| b"!@#$%".contains(c)).count() >= 3);
+            assert!(p.bytes().filter(u8::is_ascii_uppercase).count() >= 2);
+            assert!(p.bytes().any(|c| c.is_ascii_lowercase()));
+            assert!(p.bytes().all(|c| !crate::generator::AMBIGUOUS.contains(&c)));
+            assert!(p.bytes().all(|c| !b"xyz".contains(&c)));
+            assert!(
+                p.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"!@#$%".contains(&c))
+            );
+        }
+    }
+
+    /// With minimums, the forced characters must not cluster at the front:
+    /// each class is about equally frequent at every position.
+    #[test]
+    fn no_position_bias_with_minimums() {
+        let mut rng = StdRng::seed_from_u64(9);
+        let policy = PasswordPolicy::new(PasswordOptions {
+            min_digits: 3,
+            min_specials: 2,
+            ..PasswordOptions::with_length(8)
+        })
+        .unwrap();
+        let trials = 40_000;
+        let mut counts = [[0u32; 8]; 4];
+        for _ in 0..trials {
+            let password = generate_password(&policy, &mut rng).password;
+            for (i, c) in password.expose().bytes().enumerate() {
+                let class = CharClass::of(c).unwrap();
+                let index = CharClass::ALL.iter().position(|&k| k == class).unwrap();
+                counts[index][i] += 1;
+            }
+        }
+        for (class, positions) in CharClass::ALL.iter().zip(counts) {
+            let mean = positions.iter().sum::<u32>() as f64 / 8.0;
+            for (i, &count) in positions.iter().enumerate() {
+                let deviation = (count as f64 - mean).abs() / mean;
+                assert!(deviation < 0.06, "{class:?} at {i}: {count} vs mean {mean}");
+            }
+        }
+    }
+
+    #[test]
     fn reports_entropy_of_the_policy() {
         let mut rng = StdRng::seed_from_u64(7);
         let generated = generate_password(&policy(16, false, false), &mut rng);
-        let expected = entropy_bits(16, &[(26, true), (26, true)]);
+        let expected = password_entropy_bits(16, &[(26, 1), (26, 1)]);
         assert_eq!(generated.entropy_bits, expected);
-        assert!(generated.entropy_bits > 90.0 && generated.entropy_bits < 16.0 * 52f64.log2());
+        assert!(generated.entropy_bits > 89.0 && generated.entropy_bits < 16.0 * 52f64.log2());
     }
 
     #[test]

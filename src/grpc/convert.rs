@@ -1,24 +1,75 @@
-//! Conversions between protobuf messages and domain types.
+//! Conversions between protobuf messages and domain types. Proto defaults
+//! (0 or unset → the documented default) are applied here; validation is
+//! the domain's.
 
-use crate::generator::{DEFAULT_LENGTH, PasswordOptions};
+use crate::generator::{
+    DEFAULT_LENGTH, DEFAULT_SEPARATOR, DEFAULT_WORDS, GeneratedPassword, PassphraseOptions,
+    PasswordOptions, Strength,
+};
 use crate::history::Record;
-use crate::proto::v1::{GeneratePasswordRequest, GeneratePasswordResponse, PasswordRecord};
+use crate::proto::v1::{
+    CheckPasswordResponse, GeneratePassphraseRequest, GeneratePasswordRequest, PasswordRecord,
+    StreamPasswordsResponse,
+};
 
-/// Applies the proto's defaults (`length` 0 → 16); validation comes after.
 impl From<&GeneratePasswordRequest> for PasswordOptions {
     fn from(request: &GeneratePasswordRequest) -> Self {
         let GeneratePasswordRequest {
             length,
             include_numbers,
             include_special_chars,
-        } = *request;
+            include_lowercase,
+            include_uppercase,
+            min_lowercase,
+            min_uppercase,
+            min_digits,
+            min_specials,
+            exclude_ambiguous,
+            exclude_chars,
+            special_chars,
+            // Batch options, not password options: see `BatchOptions`.
+            count: _,
+            store: _,
+        } = request;
         PasswordOptions {
             length: match length {
                 0 => DEFAULT_LENGTH as u64,
-                n => u64::from(n),
+                &n => u64::from(n),
             },
-            include_numbers,
-            include_special_chars,
+            include_lowercase: *include_lowercase,
+            include_uppercase: *include_uppercase,
+            include_numbers: *include_numbers,
+            include_special_chars: *include_special_chars,
+            min_lowercase: u64::from(*min_lowercase),
+            min_uppercase: u64::from(*min_uppercase),
+            min_digits: u64::from(*min_digits),
+            min_specials: u64::from(*min_specials),
+            exclude_ambiguous: *exclude_ambiguous,
+            exclude_chars: exclude_chars.clone(),
+            special_chars: special_chars.clone(),
+        }
+    }
+}
+
+impl From<&GeneratePassphraseRequest> for PassphraseOptions {
+    fn from(request: &GeneratePassphraseRequest) -> Self {
+        let GeneratePassphraseRequest {
+            word_count,
+            separator,
+            capitalize,
+            include_number,
+            store: _,
+        } = request;
+        PassphraseOptions {
+            word_count: match word_count {
+                0 => DEFAULT_WORDS as u64,
+                &n => u64::from(n),
+            },
+            separator: separator
+                .clone()
+                .unwrap_or_else(|| DEFAULT_SEPARATOR.to_owned()),
+            capitalize: *capitalize,
+            include_number: *include_number,
         }
     }
 }
@@ -33,14 +84,32 @@ impl From<Record> for PasswordRecord {
     }
 }
 
-impl From<(&Record, bool)> for GeneratePasswordResponse {
-    /// A generated record and whether it was stored.
-    fn from((record, stored): (&Record, bool)) -> Self {
-        GeneratePasswordResponse {
-            password: record.password.expose().to_owned(),
-            entropy_bits: record.entropy_bits,
-            created_at: record.created_at.map(Into::into),
-            stored,
+impl From<GeneratedPassword> for StreamPasswordsResponse {
+    fn from(generated: GeneratedPassword) -> Self {
+        StreamPasswordsResponse {
+            password: generated.password.into_exposed(),
+            entropy_bits: generated.entropy_bits,
+        }
+    }
+}
+
+impl From<Strength> for CheckPasswordResponse {
+    fn from(strength: Strength) -> Self {
+        let Strength {
+            score,
+            guesses_log10,
+            crack_time_display,
+            crack_time_seconds,
+            warning,
+            suggestions,
+        } = strength;
+        CheckPasswordResponse {
+            score: u32::from(score),
+            guesses_log10,
+            crack_time_display,
+            crack_time_seconds,
+            warning: warning.unwrap_or_default(),
+            suggestions,
         }
     }
 }
@@ -50,21 +119,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn length_zero_means_the_default() {
+    fn zero_and_unset_mean_the_defaults() {
         let options = PasswordOptions::from(&GeneratePasswordRequest::default());
-        assert_eq!(options.length, 16);
+        assert_eq!(options, PasswordOptions::with_length(16));
+        let options = PassphraseOptions::from(&GeneratePassphraseRequest::default());
+        assert_eq!(options, PassphraseOptions::default());
+        let options = PassphraseOptions::from(&GeneratePassphraseRequest {
+            separator: Some(String::new()),
+            ..Default::default()
+        });
+        assert_eq!(options.separator, "", "an explicit empty separator is kept");
+    }
+
+    #[test]
+    fn fields_are_carried_over() {
         let request = GeneratePasswordRequest {
             length: 3,
             include_numbers: true,
-            include_special_chars: true,
+            include_uppercase: Some(false),
+            min_digits: 2,
+            exclude_chars: "x".into(),
+            ..Default::default()
         };
-        assert_eq!(
-            PasswordOptions::from(&request),
-            PasswordOptions {
-                length: 3,
-                include_numbers: true,
-                include_special_chars: true
-            }
-        );
+        let options = PasswordOptions::from(&request);
+        assert_eq!(options.length, 3);
+        assert!(options.include_numbers);
+        assert_eq!(options.include_uppercase, Some(false));
+        assert_eq!(options.include_lowercase, None);
+        assert_eq!(options.min_digits, 2);
+        assert_eq!(options.exclude_chars, "x");
     }
 }

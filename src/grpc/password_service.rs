@@ -1,14 +1,23 @@
 //! `giropops.v1.PasswordService`: validate → call the domain → convert.
 
+use std::time::SystemTime;
+
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use tracing::instrument;
 
 use super::error::{ApiError, InvalidField};
-use crate::generator::{PasswordOptions, PasswordPolicy, generate_password};
+use crate::generator::{
+    PassphraseOptions, PassphrasePolicy, PasswordOptions, PasswordPolicy, check_password,
+    generate_passphrase, generate_password, policy_entropy_bits,
+};
 use crate::history::{History, Record};
 use crate::proto::v1::password_service_server::PasswordService;
 use crate::proto::v1::{
-    GeneratePasswordRequest, GeneratePasswordResponse, ListPasswordsRequest, ListPasswordsResponse,
+    CheckPasswordRequest, CheckPasswordResponse, GeneratePassphraseRequest,
+    GeneratePassphraseResponse, GeneratePasswordRequest, GeneratePasswordResponse,
+    ListPasswordsRequest, ListPasswordsResponse, StreamPasswordsRequest, StreamPasswordsResponse,
 };
 
 pub use crate::proto::v1::password_service_server::PasswordServiceServer;
@@ -17,6 +26,12 @@ pub use crate::proto::v1::password_service_server::PasswordServiceServer;
 pub const DEFAULT_PAGE_SIZE: usize = 10;
 /// Largest `page_size` accepted.
 pub const MAX_PAGE_SIZE: usize = 1000;
+/// Most passwords one GeneratePassword call returns.
+pub const MAX_BATCH: usize = 1000;
+/// Most passwords one StreamPasswords call streams.
+pub const MAX_STREAM: usize = 100_000;
+/// Messages generated ahead of a slow reader: the stream's back-pressure.
+const STREAM_BUFFER: usize = 64;
 
 /// The PasswordService implementation. `history` is `None` when the server
 /// keeps no history (cap 0): it then needs no Redis at all.
@@ -30,37 +45,48 @@ impl PasswordServiceImpl {
     pub fn new(history: Option<History>) -> Self {
         PasswordServiceImpl { history }
     }
+
+    /// Stores `records` when asked and possible; says whether it did.
+    async fn store(&self, records: &[Record], wanted: bool) -> Result<bool, ApiError> {
+        match &self.history {
+            Some(history) if wanted => {
+                history.push(records).await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
 }
 
 #[tonic::async_trait]
 impl PasswordService for PasswordServiceImpl {
-    #[instrument(skip_all, fields(
-        length = request.get_ref().length,
-        numbers = request.get_ref().include_numbers,
-        specials = request.get_ref().include_special_chars,
-    ))]
+    #[instrument(skip_all, fields(length = request.get_ref().length, count = request.get_ref().count))]
     async fn generate_password(
         &self,
         request: Request<GeneratePasswordRequest>,
     ) -> Result<Response<GeneratePasswordResponse>, Status> {
-        let policy = PasswordPolicy::new(PasswordOptions::from(request.get_ref()))
-            .map_err(ApiError::from)?;
-        // The ThreadRng is a temporary: it is dropped before any `.await`.
-        let record = Record::from(generate_password(&policy, &mut rand::rng()));
-        let stored = match &self.history {
-            Some(history) => {
-                history
-                    .push(std::slice::from_ref(&record))
-                    .await
-                    .map_err(ApiError::from)?;
-                true
-            }
-            None => false,
-        };
-        tracing::debug!(stored, "password generated");
-        Ok(Response::new(GeneratePasswordResponse::from((
-            &record, stored,
-        ))))
+        let request = request.into_inner();
+        let mut violations = Vec::new();
+        let count = bounded("count", request.count, 1, MAX_BATCH, &mut violations);
+        let policy = PasswordPolicy::new(PasswordOptions::from(&request));
+        let policy = collect(policy, violations)?;
+
+        let records: Vec<Record> = (0..count)
+            .map(|_| Record::from(generate_password(&policy, &mut rand::rng())))
+            .collect();
+        let stored = self.store(&records, request.store.unwrap_or(true)).await?;
+        tracing::debug!(count, stored, "passwords generated");
+        let first = &records[0];
+        Ok(Response::new(GeneratePasswordResponse {
+            password: first.password.expose().to_owned(),
+            entropy_bits: first.entropy_bits,
+            created_at: first.created_at.map(Into::into),
+            stored,
+            passwords: records
+                .into_iter()
+                .map(|r| r.password.into_exposed())
+                .collect(),
+        }))
     }
 
     #[instrument(skip_all, fields(page_size = request.get_ref().page_size))]
@@ -68,7 +94,15 @@ impl PasswordService for PasswordServiceImpl {
         &self,
         request: Request<ListPasswordsRequest>,
     ) -> Result<Response<ListPasswordsResponse>, Status> {
-        let page_size = page_size(request.get_ref().page_size)?;
+        let mut violations = Vec::new();
+        let page_size = bounded(
+            "page_size",
+            request.get_ref().page_size,
+            DEFAULT_PAGE_SIZE,
+            MAX_PAGE_SIZE,
+            &mut violations,
+        );
+        collect(Ok(()), violations)?;
         let history = self.history.as_ref().ok_or(ApiError::HistoryDisabled)?;
         let records = history.recent(page_size).await.map_err(ApiError::from)?;
         tracing::debug!(returned = records.len(), "passwords listed");
@@ -76,19 +110,139 @@ impl PasswordService for PasswordServiceImpl {
             passwords: records.into_iter().map(Into::into).collect(),
         }))
     }
+
+    #[instrument(skip_all, fields(word_count = request.get_ref().word_count))]
+    async fn generate_passphrase(
+        &self,
+        request: Request<GeneratePassphraseRequest>,
+    ) -> Result<Response<GeneratePassphraseResponse>, Status> {
+        let request = request.into_inner();
+        let policy =
+            PassphrasePolicy::new(PassphraseOptions::from(&request)).map_err(ApiError::from)?;
+        let generated = generate_passphrase(&policy, &mut rand::rng());
+        let record = Record::new(
+            generated.passphrase,
+            generated.entropy_bits,
+            SystemTime::now(),
+        );
+        let stored = self
+            .store(std::slice::from_ref(&record), request.store.unwrap_or(true))
+            .await?;
+        tracing::debug!(stored, "passphrase generated");
+        Ok(Response::new(GeneratePassphraseResponse {
+            entropy_bits: record.entropy_bits,
+            created_at: record.created_at.map(Into::into),
+            stored,
+            passphrase: record.password.into_exposed(),
+        }))
+    }
+
+    #[instrument(skip_all)]
+    async fn check_password(
+        &self,
+        request: Request<CheckPasswordRequest>,
+    ) -> Result<Response<CheckPasswordResponse>, Status> {
+        let CheckPasswordRequest {
+            password,
+            user_inputs,
+        } = request.into_inner();
+        // zxcvbn is CPU work of up to milliseconds: keep it off the reactor.
+        let strength = tokio::task::spawn_blocking(move || check_password(&password, &user_inputs))
+            .await
+            .map_err(|_| Status::internal("strength check failed"))?
+            .map_err(ApiError::from)?;
+        tracing::debug!(score = strength.score, "password checked");
+        Ok(Response::new(strength.into()))
+    }
+
+    type StreamPasswordsStream = ReceiverStream<Result<StreamPasswordsResponse, Status>>;
+
+    #[instrument(skip_all, fields(count = request.get_ref().count))]
+    async fn stream_passwords(
+        &self,
+        request: Request<StreamPasswordsRequest>,
+    ) -> Result<Response<Self::StreamPasswordsStream>, Status> {
+        let StreamPasswordsRequest { options, count } = request.into_inner();
+        let options = options.unwrap_or_default();
+        let mut violations = Vec::new();
+        let count = bounded("count", count, 1, MAX_STREAM, &mut violations);
+        if options.count > 1 {
+            violations.push(InvalidField {
+                field: "options.count",
+                description: format!(
+                    "options.count must be 0 or 1 in a stream (use count), got {}",
+                    options.count
+                ),
+            });
+        }
+        if options.store == Some(true) {
+            violations.push(InvalidField {
+                field: "options.store",
+                description: "streamed passwords are never stored: leave options.store unset or false".into(),
+            });
+        }
+        let policy = collect(
+            PasswordPolicy::new(PasswordOptions::from(&options)),
+            violations,
+        )?;
+
+        let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
+        tokio::spawn(async move {
+            for sent in 0..count {
+                let generated = generate_password(&policy, &mut rand::rng());
+                // `send` waits while the buffer is full (back-pressure) and
+                // fails once the client has gone: then stop generating.
+                if sender.send(Ok(generated.into())).await.is_err() {
+                    tracing::debug!(sent, count, "stream cancelled by the client");
+                    return;
+                }
+            }
+            tracing::debug!(
+                count,
+                entropy_bits = policy_entropy_bits(&policy),
+                "stream done"
+            );
+        });
+        Ok(Response::new(ReceiverStream::new(receiver)))
+    }
 }
 
-/// `page_size` 0 → the default; above the maximum → `INVALID_ARGUMENT`.
-fn page_size(requested: u32) -> Result<usize, ApiError> {
+/// A count-like field: 0 → `default`, above `max` → a violation (and
+/// `default` returned so validation can go on collecting).
+fn bounded(
+    field: &'static str,
+    requested: u32,
+    default: usize,
+    max: usize,
+    violations: &mut Vec<InvalidField>,
+) -> usize {
     match usize::try_from(requested) {
-        Ok(0) => Ok(DEFAULT_PAGE_SIZE),
-        Ok(size) if size <= MAX_PAGE_SIZE => Ok(size),
-        _ => Err(ApiError::InvalidArgument(vec![InvalidField {
-            field: "page_size",
-            description: format!(
-                "page_size must be between 0 and {MAX_PAGE_SIZE} (0 means {DEFAULT_PAGE_SIZE}), got {requested}"
-            ),
-        }])),
+        Ok(0) => default,
+        Ok(n) if n <= max => n,
+        _ => {
+            violations.push(InvalidField {
+                field,
+                description: format!(
+                    "{field} must be between 0 and {max} (0 means {default}), got {requested}"
+                ),
+            });
+            default
+        }
+    }
+}
+
+/// Joins the request-level violations with the domain's, in field order.
+fn collect<T>(
+    domain: Result<T, Vec<crate::generator::PolicyViolation>>,
+    mut violations: Vec<InvalidField>,
+) -> Result<T, ApiError> {
+    match domain {
+        Ok(value) if violations.is_empty() => Ok(value),
+        Ok(_) => Err(ApiError::InvalidArgument(violations)),
+        Err(domain) => {
+            violations.extend(domain.into_iter().map(InvalidField::from));
+            Err(ApiError::InvalidArgument(violations))
+        }
     }
 }
 
@@ -97,16 +251,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn page_size_defaults_and_bounds() {
-        assert_eq!(page_size(0).unwrap(), DEFAULT_PAGE_SIZE);
-        assert_eq!(page_size(1).unwrap(), 1);
-        assert_eq!(page_size(1000).unwrap(), 1000);
-        match page_size(1001) {
+    fn bounded_applies_default_and_max() {
+        let mut violations = Vec::new();
+        assert_eq!(bounded("page_size", 0, 10, 1000, &mut violations), 10);
+        assert_eq!(bounded("page_size", 1000, 10, 1000, &mut violations), 1000);
+        assert!(violations.is_empty());
+        bounded("page_size", 1001, 10, 1000, &mut violations);
+        assert_eq!(violations[0].field, "page_size");
+        assert_eq!(
+            violations[0].description,
+            "page_size must be between 0 and 1000 (0 means 10), got 1001"
+        );
+    }
+
+    #[test]
+    fn collect_keeps_every_violation() {
+        let request_level = vec![InvalidField {
+            field: "count",
+            description: "bad count".into(),
+        }];
+        let domain: Result<(), _> = Err(vec![crate::generator::PolicyViolation {
+            field: "length",
+            description: "bad length".into(),
+        }]);
+        match collect(domain, request_level) {
             Err(ApiError::InvalidArgument(fields)) => {
-                assert_eq!(fields[0].field, "page_size");
-                assert!(fields[0].description.contains("between 0 and 1000"));
+                let names: Vec<_> = fields.iter().map(|f| f.field).collect();
+                assert_eq!(names, ["count", "length"]);
             }
-            other => panic!("expected InvalidArgument, got {other:?}"),
+            other => panic!("{other:?}"),
         }
     }
 }

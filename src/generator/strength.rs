@@ -1,0 +1,126 @@
+//! Strength of a password a person chose, estimated by zxcvbn. The
+//! password is only borrowed: nothing here keeps or prints it.
+
+use super::policy::PolicyViolation;
+
+/// Longest password assessed, in characters: zxcvbn's cost grows fast with
+/// length, and nobody types more.
+pub const MAX_CHECK_CHARS: usize = 256;
+/// Most `user_inputs` accepted.
+pub const MAX_USER_INPUTS: usize = 16;
+/// Longest user input accepted, in characters.
+pub const MAX_USER_INPUT_CHARS: usize = 128;
+
+/// zxcvbn's verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Strength {
+    /// 0 (too guessable) to 4 (very unguessable).
+    pub score: u8,
+    /// log10 of the guesses needed.
+    pub guesses_log10: f64,
+    /// Offline slow-hash crack time, for people.
+    pub crack_time_display: String,
+    /// The same, in seconds.
+    pub crack_time_seconds: f64,
+    /// The main problem, if any.
+    pub warning: Option<String>,
+    /// How to do better.
+    pub suggestions: Vec<String>,
+}
+
+/// Assesses `password`, penalizing passwords built from `user_inputs`.
+pub fn check_password(
+    password: &str,
+    user_inputs: &[String],
+) -> Result<Strength, Vec<PolicyViolation>> {
+    let mut violations = Vec::new();
+    let chars = password.chars().count();
+    if !(1..=MAX_CHECK_CHARS).contains(&chars) {
+        violations.push(PolicyViolation::new(
+            "password",
+            format!("password must be between 1 and {MAX_CHECK_CHARS} characters, got {chars}"),
+        ));
+    }
+    if user_inputs.len() > MAX_USER_INPUTS {
+        violations.push(PolicyViolation::new(
+            "user_inputs",
+            format!(
+                "user_inputs may hold at most {MAX_USER_INPUTS} entries, got {}",
+                user_inputs.len()
+            ),
+        ));
+    } else if user_inputs
+        .iter()
+        .any(|i| i.chars().count() > MAX_USER_INPUT_CHARS)
+    {
+        violations.push(PolicyViolation::new(
+            "user_inputs",
+            format!("each of user_inputs must be at most {MAX_USER_INPUT_CHARS} characters"),
+        ));
+    }
+    if !violations.is_empty() {
+        return Err(violations);
+    }
+    let inputs: Vec<&str> = user_inputs.iter().map(String::as_str).collect();
+    let estimate = zxcvbn::zxcvbn(password, &inputs);
+    let crack_time = estimate.crack_times().offline_slow_hashing_1e4_per_second();
+    let feedback = estimate.feedback();
+    Ok(Strength {
+        score: u8::from(estimate.score()),
+        guesses_log10: estimate.guesses_log10(),
+        crack_time_display: crack_time.to_string(),
+        crack_time_seconds: std::time::Duration::from(crack_time).as_secs_f64(),
+        warning: feedback.and_then(|f| f.warning()).map(|w| w.to_string()),
+        suggestions: feedback
+            .map(|f| f.suggestions().iter().map(ToString::to_string).collect())
+            .unwrap_or_default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_passwords_score_low_with_feedback() {
+        let strength = check_password("password", &[]).unwrap();
+        assert_eq!(strength.score, 0);
+        assert!(strength.warning.is_some());
+        assert!(strength.guesses_log10 < 3.0);
+    }
+
+    #[test]
+    fn generated_passwords_score_high() {
+        let strength = check_password("q7#Lr}x2V!c(9mTe@Zb4", &[]).unwrap();
+        assert_eq!(strength.score, 4);
+        assert_eq!(strength.crack_time_display, "centuries");
+        assert!(strength.guesses_log10 > 10.0);
+    }
+
+    #[test]
+    fn user_inputs_lower_the_score() {
+        let without = check_password("giropops2026", &[]).unwrap();
+        let with = check_password("giropops2026", &["giropops".into()]).unwrap();
+        assert!(with.guesses_log10 < without.guesses_log10);
+    }
+
+    #[test]
+    fn bounds() {
+        assert_eq!(check_password("", &[]).unwrap_err()[0].field, "password");
+        assert_eq!(
+            check_password(&"a".repeat(257), &[]).unwrap_err()[0].field,
+            "password"
+        );
+        assert!(check_password(&"a".repeat(256), &[]).is_ok());
+        let many = vec!["x".to_owned(); 17];
+        assert_eq!(
+            check_password("abc", &many).unwrap_err()[0].field,
+            "user_inputs"
+        );
+        let long = vec!["x".repeat(129)];
+        assert_eq!(
+            check_password("abc", &long).unwrap_err()[0].field,
+            "user_inputs"
+        );
+    }
+}
