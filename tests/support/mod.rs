@@ -2,6 +2,7 @@
 //! over real sockets. Nothing is mocked, nothing is shared between tests.
 #![allow(dead_code, unused_imports)] // each test binary uses a different part
 
+pub mod constraints;
 pub mod redis_server;
 pub mod service;
 
