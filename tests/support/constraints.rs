@@ -6,6 +6,9 @@ use giropops_senhas::proto::v1::GeneratePasswordRequest;
 const AMBIGUOUS: &str = "B8G6I1l0OQDS5Z2o|`'\"";
 const DEFAULT_SPECIALS: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 
+/// A class: its name, whether it is on, its minimum, and who belongs.
+type Class<'a> = (&'a str, bool, u32, Box<dyn Fn(char) -> bool + 'a>);
+
 /// Checks every constraint `request` asks of `password`.
 pub fn check(request: &GeneratePasswordRequest, password: &str) -> Result<(), String> {
     let length = if request.length == 0 {
@@ -27,7 +30,7 @@ pub fn check(request: &GeneratePasswordRequest, password: &str) -> Result<(), St
     let specials_on = request.include_special_chars
         || request.min_specials > 0
         || !request.special_chars.is_empty();
-    let classes: [(&str, bool, u32, Box<dyn Fn(char) -> bool>); 4] = [
+    let classes: [Class; 4] = [
         (
             "lowercase",
             lower_on,
