@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::config::{Cli, Command, HealthcheckArgs};
-use crate::{healthcheck, server, telemetry};
+use crate::{commands, healthcheck, server, telemetry};
 
 /// Runs what `cli` asks for.
 pub async fn run(cli: Cli) -> ExitCode {
@@ -40,5 +40,9 @@ pub async fn run(cli: Cli) -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some(Command::Generate(args)) => commands::finish(commands::generate(args).await),
+        Some(Command::Passphrase(args)) => commands::finish(commands::passphrase(args).await),
+        Some(Command::List(args)) => commands::finish(commands::list(args).await),
+        Some(Command::Check(args)) => commands::finish(commands::check(args).await),
     }
 }

@@ -3,10 +3,14 @@
 //!
 //! Layers, each in its own module: [`generator`] (pure generation),
 //! [`history`] (Redis storage), [`grpc`] (the API surface), and the wiring:
-//! [`config`], [`server`], [`health`], [`telemetry`], [`healthcheck`], [`cli`].
+//! [`config`], [`server`], [`health`], [`telemetry`], [`healthcheck`], [`cli`];
+//! and for callers: [`client`] (a connect helper over the generated client)
+//! and [`commands`] (the terminal subcommands).
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod client;
+pub mod commands;
 pub mod config;
 pub mod generator;
 pub mod grpc;

@@ -5,6 +5,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use giropops_senhas::config::Cli;
 
+/// musl's malloc takes a global lock: under many threads it dominates. The
+/// static (musl) build uses mimalloc instead; glibc builds keep the system's.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Container test: the static musl binary, the real Dockerfile's runtime
+# stage, the hardened run, and docker-compose.yml — with podman, offline.
+#
+#   bash tests/container/run.sh      (as root; .ci/run installs what it needs)
+#
+# 1. builds the binary as the Dockerfile's builder does (cargo auditable,
+#    musl, release) and checks it is static and carries its audit data;
+# 2. builds the image from ./Dockerfile, the builder stage swapped for that
+#    binary (--build-context builder=DIR), and checks its contents, size,
+#    user and health check;
+# 3. runs it read-only, without capabilities, as 65532, against a host
+#    redis-server; calls it over gRPC from the host; checks `healthcheck`;
+#    checks `podman stop` gives a clean exit 0 within 2 s;
+# 4. validates docker-compose.yml and runs its app service with podman-compose.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+export CONTAINERS_CONF="$root/tests/container/containers.conf"
+TARGET=x86_64-unknown-linux-musl
+IMAGE=giropops-senhas:test
+MAX_IMAGE_BYTES=$((10 * 1024 * 1024))
+work=$(mktemp -d)
+pass=0
+fail=0
+
+ok() { echo "ok   - $*"; pass=$((pass + 1)); }
+not_ok() { echo "FAIL - $*"; fail=$((fail + 1)); }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+redis_pid=
+cleanup() {
+  podman rm -f -t 0 giropops-ct >/dev/null 2>&1 || true
+  podman rm -f -t 0 giropops-senhas_app_1 >/dev/null 2>&1 || true
+  [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "# 1. static musl binary with audit data"
+cargo auditable build --release --locked --target "$TARGET"
+bin="target/$TARGET/release/giropops-senhas"
+check "binary is statically linked" bash -c "ldd '$bin' 2>&1 | grep -qE 'not a dynamic executable|statically linked'"
+check "binary carries cargo-auditable data (.dep-v0)" bash -c "readelf -S '$bin' | grep -q '\.dep-v0'"
+check "binary is stripped" bash -c "! readelf -S '$bin' | grep -q '\.debug_info'"
+mkdir -p target/sbom
+cargo cyclonedx --format json --override-filename giropops-senhas.cdx >/dev/null
+mv giropops-senhas.cdx.json target/sbom/
+check "CycloneDX SBOM lists dependencies" python3 - target/sbom/giropops-senhas.cdx.json <<'PY'
+import json, sys
+sbom = json.load(open(sys.argv[1]))
+names = {c["name"] for c in sbom.get("components", [])}
+sys.exit(0 if sbom["bomFormat"] == "CycloneDX" and {"tonic", "rand", "redis"} <= names else 1)
+PY
+
+echo "# 2. image from the real Dockerfile"
+mkdir -p "$work/builder/out"
+cp "$bin" "$work/builder/out/giropops-senhas"
+podman build --quiet --format docker --build-context builder="$work/builder" -t "$IMAGE" . >/dev/null
+size=$(podman image inspect "$IMAGE" --format '{{.Size}}')
+echo "image size: $size bytes ($((size / 1024)) KiB)"
+check "image under 10 MB" test "$size" -lt "$MAX_IMAGE_BYTES"
+check "runs as 65532:65532" test "$(podman image inspect "$IMAGE" --format '{{.Config.User}}')" = "65532:65532"
+check "exec-form HEALTHCHECK calls healthcheck" bash -c \
+  "podman image inspect '$IMAGE' --format '{{json .Healthcheck.Test}}' | grep -q '\"CMD\",\"/giropops-senhas\",\"healthcheck\"'"
+check "exec-form ENTRYPOINT" test "$(podman image inspect "$IMAGE" --format '{{json .Config.Entrypoint}}')" = '["/giropops-senhas"]'
+check "OCI labels" bash -c "podman image inspect '$IMAGE' --format '{{json .Labels}}' | grep -q org.opencontainers.image.source"
+podman save --format docker-archive -o "$work/image.tar" "$IMAGE" >/dev/null
+mkdir -p "$work/image"
+tar -xf "$work/image.tar" -C "$work/image"
+files=$(for layer in $(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))[0]["Layers"]))' "$work/image/manifest.json"); do
+  tar -tf "$work/image/$layer"; done | grep -v '/$' | sort -u)
+echo "files in the image: $files"
+check "the binary is the only file" test "$files" = "giropops-senhas"
+
+echo "# 3. hardened run against a host redis"
+redis_port=$(free_port)
+app_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" --logfile "$work/redis.log" &
+redis_pid=$!
+for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+podman run -d --name giropops-ct --network host \
+  --read-only --cap-drop ALL --security-opt no-new-privileges --user 65532:65532 \
+  -e REDIS_URL="redis://127.0.0.1:$redis_port" -e LISTEN_ADDR="127.0.0.1:$app_port" \
+  "$IMAGE" >/dev/null
+addr="http://127.0.0.1:$app_port"
+for _ in $(seq 100); do "$bin" healthcheck --addr "$addr" >/dev/null 2>&1 && break; sleep 0.1; done
+check "healthcheck from the host says SERVING" bash -c "'$bin' healthcheck --addr '$addr' | grep -qx SERVING"
+check "healthcheck inside the container (as the image's HEALTHCHECK runs it)" \
+  podman exec giropops-ct /giropops-senhas healthcheck --addr "$addr"
+password=$("$bin" generate --addr "$addr" --length 24 --numbers --special)
+check "GeneratePassword over gRPC from the host" test "${#password}" -eq 24
+check "the password is in redis" bash -c "redis-cli -p '$redis_port' lrange giropops-senhas:history 0 0 | grep -qF -- '$password'"
+check "ListPasswords over gRPC from the host" bash -c "'$bin' list --addr '$addr' | grep -qF -- '$password'"
+check "logs are JSON and hold no password" bash -c \
+  "podman logs giropops-ct 2>&1 | grep -q '^{' && ! podman logs giropops-ct 2>&1 | grep -qF -- '$password'"
+check "read-only root filesystem" test "$(podman inspect giropops-ct --format '{{.HostConfig.ReadonlyRootfs}}')" = true
+check "no capabilities" bash -c "podman inspect giropops-ct --format '{{json .EffectiveCaps}}' | grep -qE '^(null|\[\])$'"
+started=$(date +%s%N)
+podman stop -t 10 giropops-ct >/dev/null
+took_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+echo "podman stop took ${took_ms} ms"
+check "SIGTERM exit code is 0" test "$(podman inspect giropops-ct --format '{{.State.ExitCode}}')" = 0
+check "stopped within 2 s" test "$took_ms" -lt 2000
+podman rm -f giropops-ct >/dev/null
+
+echo "# 4. docker-compose.yml"
+export TEST_REDIS_PORT=$redis_port TEST_APP_PORT=$(free_port)
+compose=(podman-compose -f docker-compose.yml -f tests/container/compose.override.yml)
+check "podman-compose validates docker-compose.yml" bash -c "podman-compose -f docker-compose.yml config >/dev/null"
+check "compose hardening: read_only, cap_drop, no-new-privileges, healthchecks, named volume, appendonly" python3 - <<'PY'
+import subprocess, sys, yaml
+cfg = yaml.safe_load(subprocess.run(["podman-compose", "-f", "docker-compose.yml", "config"], capture_output=True, check=True, text=True).stdout)
+app, redis = cfg["services"]["app"], cfg["services"]["redis"]
+checks = [
+    all(s.get("read_only") for s in (app, redis)),
+    all(s.get("cap_drop") == ["ALL"] for s in (app, redis)),
+    all("no-new-privileges:true" in s.get("security_opt", []) for s in (app, redis)),
+    all("healthcheck" in s for s in (app, redis)),
+    app["depends_on"]["redis"]["condition"] == "service_healthy",
+    "ports" not in redis,
+    any(str(p).endswith("50051") for p in app["ports"]),
+    "redis-data" in cfg.get("volumes", {}) and any(str(v).startswith("redis-data:") for v in redis["volumes"]),
+    "--appendonly" in redis["command"],
+    app["environment"]["REDIS_URL"] == "redis://redis:6379",
+    ":" in redis["image"] and not redis["image"].endswith(":latest"),
+    all(s.get("restart") for s in (app, redis)),
+]
+sys.exit(0 if all(checks) else 1)
+PY
+"${compose[@]}" up -d --no-build --no-deps app >/dev/null 2>&1
+compose_addr="http://127.0.0.1:$TEST_APP_PORT"
+for _ in $(seq 100); do "$bin" healthcheck --addr "$compose_addr" >/dev/null 2>&1 && break; sleep 0.1; done
+check "compose app service is SERVING" "$bin" healthcheck --addr "$compose_addr"
+check "compose app service generates" bash -c "'$bin' generate --addr '$compose_addr' --no-store >/dev/null"
+"${compose[@]}" down -t 10 >/dev/null 2>&1 || true
+
+echo "# container test: $pass passed, $fail failed"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
