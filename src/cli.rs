@@ -26,23 +26,31 @@ pub async fn run(cli: Cli) -> ExitCode {
             addr,
             service,
             timeout,
-        })) => match healthcheck::probe(&addr, &service, timeout).await {
-            Ok(ServingStatus::Serving) => {
-                println!("SERVING");
-                ExitCode::SUCCESS
-            }
-            Ok(status) => {
-                println!("{}", status.as_str_name());
-                ExitCode::FAILURE
-            }
-            Err(error) => {
-                eprintln!("unhealthy: {error}");
-                ExitCode::FAILURE
-            }
-        },
+        })) => {
+            let addr = addr.unwrap_or_else(|| healthcheck::local_addr(serve.listen));
+            healthcheck_exit(healthcheck::probe(&addr, &service, timeout).await)
+        }
         Some(Command::Generate(args)) => commands::finish(commands::generate(args).await),
         Some(Command::Passphrase(args)) => commands::finish(commands::passphrase(args).await),
         Some(Command::List(args)) => commands::finish(commands::list(args).await),
         Some(Command::Check(args)) => commands::finish(commands::check(args).await),
+    }
+}
+
+/// SERVING → 0; anything else → 1, with the reason.
+fn healthcheck_exit(outcome: Result<ServingStatus, healthcheck::ProbeError>) -> ExitCode {
+    match outcome {
+        Ok(ServingStatus::Serving) => {
+            println!("SERVING");
+            ExitCode::SUCCESS
+        }
+        Ok(status) => {
+            println!("{}", status.as_str_name());
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("unhealthy: {error}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -143,13 +143,11 @@ pub struct CheckArgs {
 /// `healthcheck` options.
 #[derive(Debug, Args)]
 pub struct HealthcheckArgs {
-    /// Server to probe.
-    #[arg(
-        long,
-        env = "HEALTHCHECK_ADDR",
-        default_value = "http://127.0.0.1:50051"
-    )]
-    pub addr: String,
+    /// Server to probe. Default: this host at the port of LISTEN_ADDR
+    /// (http://127.0.0.1:50051 unless LISTEN_ADDR says otherwise), so the
+    /// image's HEALTHCHECK follows a changed listen address.
+    #[arg(long, env = "HEALTHCHECK_ADDR")]
+    pub addr: Option<String>,
     /// Service to ask about; "" is the whole server.
     #[arg(long, default_value = "")]
     pub service: String,
@@ -347,7 +345,9 @@ mod tests {
     fn healthcheck_is_a_subcommand() {
         let cli = parse(&["healthcheck", "--addr", "http://127.0.0.1:1"]);
         match cli.command {
-            Some(Command::Healthcheck(args)) => assert_eq!(args.addr, "http://127.0.0.1:1"),
+            Some(Command::Healthcheck(args)) => {
+                assert_eq!(args.addr.as_deref(), Some("http://127.0.0.1:1"))
+            }
             other => panic!("expected healthcheck, got {other:?}"),
         }
     }

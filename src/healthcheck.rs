@@ -1,6 +1,7 @@
 //! `giropops-senhas healthcheck`: a grpc.health.v1 probe for containers,
 //! which have no shell or grpc_health_probe.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use tonic::transport::Endpoint;
@@ -25,6 +26,17 @@ pub enum ProbeError {
     Status(#[from] tonic::Status),
 }
 
+/// The address to probe a server listening on `listen` from the same host:
+/// a wildcard address (0.0.0.0, ::) becomes loopback.
+pub fn local_addr(listen: SocketAddr) -> String {
+    let ip = match listen.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, listen.port()))
+}
+
 /// Asks `addr` for the status of `service`, all within `timeout`.
 pub async fn probe(
     addr: &str,
@@ -47,4 +59,25 @@ pub async fn probe(
     tokio::time::timeout(timeout, check)
         .await
         .map_err(|_| ProbeError::Timeout(timeout))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_loopback_at_the_listen_port() {
+        assert_eq!(
+            local_addr("0.0.0.0:50051".parse().unwrap()),
+            "http://127.0.0.1:50051"
+        );
+        assert_eq!(
+            local_addr("[::]:8080".parse().unwrap()),
+            "http://[::1]:8080"
+        );
+        assert_eq!(
+            local_addr("10.1.2.3:9000".parse().unwrap()),
+            "http://10.1.2.3:9000"
+        );
+    }
 }

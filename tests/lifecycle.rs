@@ -232,6 +232,20 @@ async fn healthcheck_subcommand_exit_codes() {
     assert!(output.status.success(), "{output:?}");
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "SERVING");
 
+    // Without --addr it probes the port of LISTEN_ADDR, as the image's
+    // HEALTHCHECK does when the listen address is changed.
+    let listen = server
+        .uri
+        .trim_start_matches("http://")
+        .replace("127.0.0.1", "0.0.0.0");
+    let output = Command::new(BINARY)
+        .arg("healthcheck")
+        .env("LISTEN_ADDR", &listen)
+        .env_remove("HEALTHCHECK_ADDR")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "LISTEN_ADDR={listen}: {output:?}");
+
     redis.stop();
     let not_serving = wait_until(Duration::from_secs(5), || async {
         !healthcheck(&server.uri).0.status.success()
