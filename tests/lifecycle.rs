@@ -102,17 +102,26 @@ impl Drop for ServerProcess {
     }
 }
 
-#[tokio::test]
-async fn sigterm_lets_the_call_in_flight_finish_and_exits_0() {
+/// What a GeneratePassword call in flight returns.
+type InFlight = tokio::task::JoinHandle<
+    Result<tonic::Response<giropops_senhas::proto::v1::GeneratePasswordResponse>, tonic::Status>,
+>;
+
+/// A served binary with one GeneratePassword call stuck in flight: Redis
+/// is frozen (SIGSTOP) so the call waits inside the server.
+async fn call_in_flight(
+    command_timeout: &str,
+    drain_timeout: &str,
+) -> (RedisServer, ServerProcess, InFlight) {
     let redis = RedisServer::start();
-    let mut server = ServerProcess::start(
+    let server = ServerProcess::start(
         &[
             "--redis-url",
             &redis.url(),
             "--redis-command-timeout",
-            "20s",
+            command_timeout,
             "--drain-timeout",
-            "20s",
+            drain_timeout,
         ],
         &[],
     );
@@ -122,8 +131,6 @@ async fn sigterm_lets_the_call_in_flight_finish_and_exits_0() {
         .generate_password(GeneratePasswordRequest::default())
         .await
         .expect("warm the pool");
-
-    // Freeze redis so the next call stays in flight inside the server.
     redis.pause();
     let in_flight = tokio::spawn(async move {
         client
@@ -132,6 +139,12 @@ async fn sigterm_lets_the_call_in_flight_finish_and_exits_0() {
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!in_flight.is_finished(), "the call waits on redis");
+    (redis, server, in_flight)
+}
+
+#[tokio::test]
+async fn sigterm_lets_the_call_in_flight_finish_and_exits_0() {
+    let (redis, mut server, in_flight) = call_in_flight("20s", "20s").await;
 
     server.signal("-TERM");
     // Shutdown has begun: no new connections are accepted.
@@ -165,31 +178,7 @@ async fn sigterm_lets_the_call_in_flight_finish_and_exits_0() {
 
 #[tokio::test]
 async fn drain_timeout_bounds_shutdown() {
-    let redis = RedisServer::start();
-    let mut server = ServerProcess::start(
-        &[
-            "--redis-url",
-            &redis.url(),
-            "--redis-command-timeout",
-            "60s",
-            "--drain-timeout",
-            "1s",
-        ],
-        &[],
-    );
-    server.wait_serving().await;
-    let mut client = server.client().await;
-    client
-        .generate_password(GeneratePasswordRequest::default())
-        .await
-        .expect("warm the pool");
-    redis.pause();
-    let in_flight = tokio::spawn(async move {
-        client
-            .generate_password(GeneratePasswordRequest::default())
-            .await
-    });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_redis, mut server, in_flight) = call_in_flight("60s", "1s").await;
     let signalled = Instant::now();
     server.signal("-TERM");
     let status = server
