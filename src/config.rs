@@ -174,6 +174,24 @@ pub struct ServeArgs {
     /// Logging.
     #[command(flatten)]
     pub log: LogArgs,
+    /// Address of the Prometheus endpoint (GET /metrics); "off" disables it.
+    #[arg(long, env = "METRICS_ADDR", default_value = "0.0.0.0:9090")]
+    pub metrics_listen: MetricsAddr,
+}
+
+/// Where to serve metrics, if anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsAddr(pub Option<SocketAddr>);
+
+impl std::str::FromStr for MetricsAddr {
+    type Err = std::net::AddrParseError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.trim() {
+            "off" | "" => Ok(MetricsAddr(None)),
+            addr => addr.parse().map(|addr| MetricsAddr(Some(addr))),
+        }
+    }
 }
 
 /// How to reach Redis.
@@ -339,6 +357,19 @@ mod tests {
         assert!(too_big.is_err());
         let pool = Cli::try_parse_from(["giropops-senhas", "--redis-pool-size", "0"]);
         assert!(pool.is_err());
+    }
+
+    #[test]
+    fn metrics_can_be_turned_off() {
+        assert_eq!(
+            parse(&[]).serve.metrics_listen,
+            MetricsAddr(Some("0.0.0.0:9090".parse().unwrap()))
+        );
+        assert_eq!(
+            parse(&["--metrics-listen", "off"]).serve.metrics_listen,
+            MetricsAddr(None)
+        );
+        assert!(Cli::try_parse_from(["giropops-senhas", "--metrics-listen", "nope"]).is_err());
     }
 
     #[test]

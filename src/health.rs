@@ -12,6 +12,7 @@ use tonic_health::server::HealthReporter;
 
 use crate::grpc::{PasswordServiceImpl, PasswordServiceServer};
 use crate::history::History;
+use crate::metrics::Metrics;
 
 /// The service name health reports for the PasswordService.
 pub const PASSWORD_SERVICE: &str =
@@ -25,7 +26,12 @@ pub async fn set_status(reporter: &HealthReporter, status: ServingStatus) {
 
 /// Pings Redis every `interval` and reports the result, logging only
 /// changes. Runs until its task is aborted.
-pub async fn watch_redis(reporter: HealthReporter, history: History, interval: Duration) {
+pub async fn watch_redis(
+    reporter: HealthReporter,
+    history: History,
+    metrics: Metrics,
+    interval: Duration,
+) {
     let mut last: Option<bool> = None;
     loop {
         let healthy = match history.ping().await {
@@ -40,6 +46,7 @@ pub async fn watch_redis(reporter: HealthReporter, history: History, interval: D
         if healthy && last != Some(true) {
             tracing::info!("redis reachable: health SERVING");
         }
+        metrics.set_redis_up(healthy);
         if last != Some(healthy) {
             let status = if healthy {
                 ServingStatus::Serving

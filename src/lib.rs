@@ -3,7 +3,7 @@
 //!
 //! Layers, each in its own module: [`generator`] (pure generation),
 //! [`history`] (Redis storage), [`grpc`] (the API surface), and the wiring:
-//! [`config`], [`server`], [`health`], [`telemetry`], [`healthcheck`], [`cli`];
+//! [`config`], [`server`], [`health`], [`metrics`], [`telemetry`], [`healthcheck`], [`cli`];
 //! and for callers: [`client`] (a connect helper over the generated client)
 //! and [`commands`] (the terminal subcommands).
 #![forbid(unsafe_code)]
@@ -17,6 +17,7 @@ pub mod grpc;
 pub mod health;
 pub mod healthcheck;
 pub mod history;
+pub mod metrics;
 pub mod proto;
 pub mod server;
 pub mod telemetry;

@@ -9,10 +9,11 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
-use crate::config::{LimitArgs, ServeArgs};
+use crate::config::{LimitArgs, MetricsAddr, ServeArgs};
 use crate::grpc::{PasswordServiceImpl, PasswordServiceServer};
 use crate::health;
 use crate::history::{History, HistoryError, redact_url};
+use crate::metrics::{self, Metrics};
 use crate::proto::FILE_DESCRIPTOR_SET;
 
 /// Why the server could not start or stopped badly.
@@ -47,6 +48,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let history = args.history_config().map(History::new).transpose()?;
+    let metrics = Metrics::new();
+    let metrics_server = match args.metrics_listen {
+        MetricsAddr(Some(addr)) => {
+            let listener = TcpListener::bind(addr).await?;
+            tracing::info!(addr = %listener.local_addr()?, "metrics on /metrics");
+            Some(tokio::spawn(metrics::serve(listener, metrics.clone())))
+        }
+        MetricsAddr(None) => None,
+    };
     let ServeArgs {
         limits:
             LimitArgs {
@@ -71,6 +81,7 @@ pub async fn serve(
             Some(tokio::spawn(health::watch_redis(
                 reporter.clone(),
                 history.clone(),
+                metrics.clone(),
                 args.redis.redis_check_interval,
             )))
         }
@@ -85,7 +96,7 @@ pub async fn serve(
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
     let max_request_bytes = max_request_bytes as usize;
-    let passwords = PasswordServiceServer::new(PasswordServiceImpl::new(history))
+    let passwords = PasswordServiceServer::new(PasswordServiceImpl::new(history, metrics))
         .max_decoding_message_size(max_request_bytes)
         .max_encoding_message_size(4 * 1024 * 1024);
 
@@ -117,7 +128,13 @@ pub async fn serve(
         result = &mut server => Some(result),
         () = shutdown => None,
     };
+    let stop_metrics = || {
+        if let Some(task) = &metrics_server {
+            task.abort();
+        }
+    };
     if let Some(result) = finished_early {
+        stop_metrics();
         return result.expect("server task panicked").map_err(Into::into);
     }
 
@@ -132,7 +149,9 @@ pub async fn serve(
     }
     health::set_status(&reporter, ServingStatus::NotServing).await;
     drain_tx.send(()).ok();
-    match tokio::time::timeout(drain_timeout, &mut server).await {
+    let drained = tokio::time::timeout(drain_timeout, &mut server).await;
+    stop_metrics();
+    match drained {
         Ok(result) => {
             result.expect("server task panicked")?;
             tracing::info!("stopped cleanly");

@@ -1,6 +1,7 @@
 //! `giropops.v1.PasswordService`: validate → call the domain → convert.
 
-use std::time::SystemTime;
+use std::future::Future;
+use std::time::{Instant, SystemTime};
 
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -13,6 +14,7 @@ use crate::generator::{
     generate_passphrase, generate_password, policy_entropy_bits,
 };
 use crate::history::{History, Record};
+use crate::metrics::{Metrics, SecretKind};
 use crate::proto::v1::password_service_server::PasswordService;
 use crate::proto::v1::{
     CheckPasswordRequest, CheckPasswordResponse, GeneratePassphraseRequest,
@@ -38,12 +40,29 @@ const STREAM_BUFFER: usize = 64;
 #[derive(Debug, Clone)]
 pub struct PasswordServiceImpl {
     history: Option<History>,
+    metrics: Metrics,
 }
 
 impl PasswordServiceImpl {
-    /// A service storing into `history`, or storing nothing when `None`.
-    pub fn new(history: Option<History>) -> Self {
-        PasswordServiceImpl { history }
+    /// A service storing into `history` (nothing when `None`), counting
+    /// into `metrics`.
+    pub fn new(history: Option<History>, metrics: Metrics) -> Self {
+        PasswordServiceImpl { history, metrics }
+    }
+
+    /// Runs one call, recording its status code and latency.
+    async fn observed<T>(
+        &self,
+        method: &'static str,
+        call: impl Future<Output = Result<T, Status>>,
+    ) -> Result<T, Status> {
+        let started = Instant::now();
+        let result = call.await;
+        let code = result
+            .as_ref()
+            .map_or_else(Status::code, |_| tonic::Code::Ok);
+        self.metrics.observe_call(method, code, started.elapsed());
+        result
     }
 
     /// Stores `records` when asked and possible; says whether it did.
@@ -60,8 +79,50 @@ impl PasswordServiceImpl {
 
 #[tonic::async_trait]
 impl PasswordService for PasswordServiceImpl {
-    #[instrument(skip_all, fields(length = request.get_ref().length, count = request.get_ref().count))]
     async fn generate_password(
+        &self,
+        request: Request<GeneratePasswordRequest>,
+    ) -> Result<Response<GeneratePasswordResponse>, Status> {
+        self.observed("GeneratePassword", self.generate(request))
+            .await
+    }
+
+    async fn list_passwords(
+        &self,
+        request: Request<ListPasswordsRequest>,
+    ) -> Result<Response<ListPasswordsResponse>, Status> {
+        self.observed("ListPasswords", self.list(request)).await
+    }
+
+    async fn generate_passphrase(
+        &self,
+        request: Request<GeneratePassphraseRequest>,
+    ) -> Result<Response<GeneratePassphraseResponse>, Status> {
+        self.observed("GeneratePassphrase", self.passphrase(request))
+            .await
+    }
+
+    async fn check_password(
+        &self,
+        request: Request<CheckPasswordRequest>,
+    ) -> Result<Response<CheckPasswordResponse>, Status> {
+        self.observed("CheckPassword", self.check(request)).await
+    }
+
+    type StreamPasswordsStream = ReceiverStream<Result<StreamPasswordsResponse, Status>>;
+
+    async fn stream_passwords(
+        &self,
+        request: Request<StreamPasswordsRequest>,
+    ) -> Result<Response<Self::StreamPasswordsStream>, Status> {
+        self.observed("StreamPasswords", self.stream(request)).await
+    }
+}
+
+/// The calls themselves: validate → call the domain → convert.
+impl PasswordServiceImpl {
+    #[instrument(skip_all, fields(length = request.get_ref().length, count = request.get_ref().count))]
+    async fn generate(
         &self,
         request: Request<GeneratePasswordRequest>,
     ) -> Result<Response<GeneratePasswordResponse>, Status> {
@@ -74,6 +135,7 @@ impl PasswordService for PasswordServiceImpl {
         let records: Vec<Record> = (0..count)
             .map(|_| Record::from(generate_password(&policy, &mut rand::rng())))
             .collect();
+        self.metrics.generated(SecretKind::Password, count as u64);
         let stored = self.store(&records, request.store.unwrap_or(true)).await?;
         tracing::debug!(count, stored, "passwords generated");
         let first = &records[0];
@@ -90,7 +152,7 @@ impl PasswordService for PasswordServiceImpl {
     }
 
     #[instrument(skip_all, fields(page_size = request.get_ref().page_size))]
-    async fn list_passwords(
+    async fn list(
         &self,
         request: Request<ListPasswordsRequest>,
     ) -> Result<Response<ListPasswordsResponse>, Status> {
@@ -112,7 +174,7 @@ impl PasswordService for PasswordServiceImpl {
     }
 
     #[instrument(skip_all, fields(word_count = request.get_ref().word_count))]
-    async fn generate_passphrase(
+    async fn passphrase(
         &self,
         request: Request<GeneratePassphraseRequest>,
     ) -> Result<Response<GeneratePassphraseResponse>, Status> {
@@ -120,6 +182,7 @@ impl PasswordService for PasswordServiceImpl {
         let policy =
             PassphrasePolicy::new(PassphraseOptions::from(&request)).map_err(ApiError::from)?;
         let generated = generate_passphrase(&policy, &mut rand::rng());
+        self.metrics.generated(SecretKind::Passphrase, 1);
         let record = Record::new(
             generated.passphrase,
             generated.entropy_bits,
@@ -138,7 +201,7 @@ impl PasswordService for PasswordServiceImpl {
     }
 
     #[instrument(skip_all)]
-    async fn check_password(
+    async fn check(
         &self,
         request: Request<CheckPasswordRequest>,
     ) -> Result<Response<CheckPasswordResponse>, Status> {
@@ -155,13 +218,11 @@ impl PasswordService for PasswordServiceImpl {
         Ok(Response::new(strength.into()))
     }
 
-    type StreamPasswordsStream = ReceiverStream<Result<StreamPasswordsResponse, Status>>;
-
     #[instrument(skip_all, fields(count = request.get_ref().count))]
-    async fn stream_passwords(
+    async fn stream(
         &self,
         request: Request<StreamPasswordsRequest>,
-    ) -> Result<Response<Self::StreamPasswordsStream>, Status> {
+    ) -> Result<Response<ReceiverStream<Result<StreamPasswordsResponse, Status>>>, Status> {
         let StreamPasswordsRequest { options, count } = request.into_inner();
         let options = options.unwrap_or_default();
         let mut violations = Vec::new();
@@ -187,9 +248,11 @@ impl PasswordService for PasswordServiceImpl {
         )?;
 
         let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
+        let metrics = self.metrics.clone();
         tokio::spawn(async move {
             for sent in 0..count {
                 let generated = generate_password(&policy, &mut rand::rng());
+                metrics.generated(SecretKind::Password, 1);
                 // `send` waits while the buffer is full (back-pressure) and
                 // fails once the client has gone: then stop generating.
                 if sender.send(Ok(generated.into())).await.is_err() {

@@ -23,18 +23,21 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Serves with the given command-line flags (plus a quick Redis check
-    /// interval and short Redis timeouts, unless `flags` set them).
+    /// Serves with the given command-line flags, plus a quick Redis check
+    /// interval, short Redis timeouts and no metrics unless `flags` set them.
     pub async fn start(flags: &[&str]) -> TestServer {
-        let mut argv = vec![
-            "giropops-senhas",
-            "--redis-check-interval",
-            "100ms",
-            "--redis-connect-timeout",
-            "500ms",
-            "--redis-command-timeout",
-            "500ms",
+        let defaults = [
+            ("--metrics-listen", "off"),
+            ("--redis-check-interval", "100ms"),
+            ("--redis-connect-timeout", "500ms"),
+            ("--redis-command-timeout", "500ms"),
         ];
+        let mut argv = vec!["giropops-senhas"];
+        for (flag, value) in defaults {
+            if !flags.contains(&flag) {
+                argv.extend([flag, value]);
+            }
+        }
         argv.extend_from_slice(flags);
         let cli = Cli::try_parse_from(argv).expect("valid flags");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
