@@ -248,7 +248,7 @@ pub struct HistoryArgs {
 }
 
 /// Bounds on what the server accepts and how it stops.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Copy, Args)]
 pub struct LimitArgs {
     /// Longest a single call may run before the server cancels it.
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]

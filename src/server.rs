@@ -5,6 +5,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
@@ -31,6 +32,9 @@ pub enum ServeError {
     /// Binding the listen address failed.
     #[error("listen: {0}")]
     Io(#[from] std::io::Error),
+    /// Binding the metrics address failed.
+    #[error("metrics listen: {0}")]
+    Metrics(std::io::Error),
 }
 
 /// Binds `args.listen` and serves until SIGTERM or SIGINT.
@@ -48,32 +52,24 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let history = args.history_config().map(History::new).transpose()?;
-    let metrics = Metrics::new();
-    let metrics_server = match args.metrics_listen {
-        MetricsAddr(Some(addr)) => {
-            let listener = TcpListener::bind(addr).await?;
-            tracing::info!(addr = %listener.local_addr()?, "metrics on /metrics");
-            Some(tokio::spawn(metrics::serve(listener, metrics.clone())))
-        }
-        MetricsAddr(None) => None,
-    };
+    // Every field is named: a new flag cannot be silently ignored here.
     let ServeArgs {
-        limits:
-            LimitArgs {
-                request_timeout,
-                drain_timeout,
-                max_request_bytes,
-                max_concurrent_streams,
-                max_connection_age,
-            },
-        ..
+        listen: _, // already bound: `listener`
+        redis,
+        history: _, // read through `history_config`
+        limits,
+        log: _, // applied by `telemetry::init`
+        metrics_listen,
     } = args;
+    let drain_timeout = limits.drain_timeout;
+    let metrics = Metrics::new();
+    let metrics_server = start_metrics(metrics_listen, &metrics).await?;
 
     let (reporter, health_service) = tonic_health::server::health_reporter();
     let watcher = match &history {
         Some(history) => {
             tracing::info!(
-                redis = %redact_url(&args.redis.url()),
+                redis = %redact_url(&redis.url()),
                 cap = history.cap(),
                 "password history in redis"
             );
@@ -82,7 +78,7 @@ pub async fn serve(
                 reporter.clone(),
                 history.clone(),
                 metrics.clone(),
-                args.redis.redis_check_interval,
+                redis.redis_check_interval,
             )))
         }
         None => {
@@ -92,30 +88,16 @@ pub async fn serve(
         }
     };
 
-    let reflection_v1 = reflection().build_v1()?;
-    let reflection_v1alpha = reflection().build_v1alpha()?;
-
-    let max_request_bytes = max_request_bytes as usize;
     let passwords = PasswordServiceServer::new(PasswordServiceImpl::new(history, metrics))
-        .max_decoding_message_size(max_request_bytes)
-        .max_encoding_message_size(4 * 1024 * 1024);
-
-    let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut builder = Server::builder();
-    if !max_connection_age.is_zero() {
-        builder = builder.max_connection_age(max_connection_age);
-    }
-    let router = builder
-        .timeout(request_timeout)
-        .max_concurrent_streams(max_concurrent_streams)
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-        .tcp_keepalive(Some(Duration::from_secs(60)))
+        .max_decoding_message_size(limits.max_request_bytes as usize)
+        .max_encoding_message_size(MAX_RESPONSE_BYTES);
+    let router = server_builder(&limits)
         .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?)
         .add_service(passwords);
     let local_addr = listener.local_addr()?;
+    let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
     let mut server = tokio::spawn(router.serve_with_incoming_shutdown(
         TcpListenerStream::new(listener),
         async {
@@ -128,11 +110,7 @@ pub async fn serve(
         result = &mut server => Some(result),
         () = shutdown => None,
     };
-    let stop_metrics = || {
-        if let Some(task) = &metrics_server {
-            task.abort();
-        }
-    };
+    let stop_metrics = || metrics_server.as_ref().map(JoinHandle::abort);
     if let Some(result) = finished_early {
         stop_metrics();
         return result.expect("server task panicked").map_err(Into::into);
@@ -165,6 +143,47 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// Largest response message: a batch of 1000 passwords of 1024 characters
+/// is about 1 MiB.
+const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
+/// The transport with every limit applied once, for every service.
+fn server_builder(limits: &LimitArgs) -> Server {
+    let LimitArgs {
+        request_timeout,
+        drain_timeout: _,     // applied by `serve` on shutdown
+        max_request_bytes: _, // applied per service (decoding limit)
+        max_concurrent_streams,
+        max_connection_age,
+    } = *limits;
+    let mut builder = Server::builder()
+        .timeout(request_timeout)
+        .max_concurrent_streams(max_concurrent_streams)
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .tcp_keepalive(Some(Duration::from_secs(60)));
+    if !max_connection_age.is_zero() {
+        builder = builder.max_connection_age(max_connection_age);
+    }
+    builder
+}
+
+/// Binds and serves `/metrics`, unless metrics are off.
+async fn start_metrics(
+    addr: MetricsAddr,
+    metrics: &Metrics,
+) -> Result<Option<JoinHandle<std::io::Result<()>>>, ServeError> {
+    let MetricsAddr(Some(addr)) = addr else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(addr).await.map_err(ServeError::Metrics)?;
+    tracing::info!(addr = %listener.local_addr()?, "metrics on /metrics");
+    Ok(Some(tokio::spawn(metrics::serve(
+        listener,
+        metrics.clone(),
+    ))))
 }
 
 /// Reflection over our contract, grpc.health.v1 and google.rpc (so clients
