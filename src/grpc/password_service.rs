@@ -1,9 +1,10 @@
 //! `giropops.v1.PasswordService`: validate → call the domain → convert.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use tracing::instrument;
@@ -41,13 +42,21 @@ const STREAM_BUFFER: usize = 64;
 pub struct PasswordServiceImpl {
     history: Option<History>,
     metrics: Metrics,
+    /// zxcvbn costs up to ~7 ms of CPU per call: at most one check per core
+    /// runs at once, the rest wait (within the request timeout).
+    checks: Arc<Semaphore>,
 }
 
 impl PasswordServiceImpl {
     /// A service storing into `history` (nothing when `None`), counting
     /// into `metrics`.
     pub fn new(history: Option<History>, metrics: Metrics) -> Self {
-        PasswordServiceImpl { history, metrics }
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        PasswordServiceImpl {
+            history,
+            metrics,
+            checks: Arc::new(Semaphore::new(cores)),
+        }
     }
 
     /// Runs one call, recording its status code and latency.
@@ -209,7 +218,13 @@ impl PasswordServiceImpl {
             password,
             user_inputs,
         } = request.into_inner();
-        // zxcvbn is CPU work of up to milliseconds: keep it off the reactor.
+        // zxcvbn is CPU work of up to milliseconds: keep it off the reactor,
+        // and bounded in how many run at once.
+        let _permit = self
+            .checks
+            .acquire()
+            .await
+            .map_err(|_| Status::unavailable("strength checks are unavailable"))?;
         let strength = tokio::task::spawn_blocking(move || check_password(&password, &user_inputs))
             .await
             .map_err(|_| Status::internal("strength check failed"))?
