@@ -21,7 +21,7 @@ pub use passphrase::{
     DEFAULT_SEPARATOR, DEFAULT_WORDS, GeneratedPassphrase, MAX_WORDS, MIN_WORDS, PassphraseOptions,
     PassphrasePolicy, WORDLIST, generate_passphrase,
 };
-pub use password::{GeneratedPassword, generate_password, policy_entropy_bits};
+pub use password::{GeneratedPassword, generate_password};
 pub use policy::{
     DEFAULT_LENGTH, MAX_CHARSET_BYTES, MAX_LENGTH, MIN_LENGTH, PasswordOptions, PasswordPolicy,
     PolicyViolation,

@@ -4,7 +4,6 @@
 use rand::CryptoRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 
-use super::entropy::password_entropy_bits;
 use super::policy::PasswordPolicy;
 use super::secret::Secret;
 
@@ -39,18 +38,8 @@ pub fn generate_password<R: CryptoRng + ?Sized>(
     let password = String::from_utf8(chars).expect("alphabets are ASCII");
     GeneratedPassword {
         password: Secret::new(password),
-        entropy_bits: policy_entropy_bits(policy),
+        entropy_bits: policy.entropy_bits(),
     }
-}
-
-/// Strength of every password `policy` produces (see `entropy`).
-pub fn policy_entropy_bits(policy: &PasswordPolicy) -> f64 {
-    let classes: Vec<(usize, usize)> = policy
-        .rules()
-        .iter()
-        .map(|rule| (rule.chars.len(), rule.min))
-        .collect();
-    password_entropy_bits(policy.length(), &classes)
 }
 
 fn pick<R: CryptoRng + ?Sized>(chars: &[u8], rng: &mut R) -> u8 {
@@ -67,7 +56,7 @@ mod tests {
     use rand::rngs::StdRng;
 
     use super::*;
-    use crate::generator::{CharClass, DIGITS, PasswordOptions, SPECIALS};
+    use crate::generator::{CharClass, DIGITS, PasswordOptions, SPECIALS, password_entropy_bits};
 
     fn policy(length: u64, include_numbers: bool, include_special_chars: bool) -> PasswordPolicy {
         PasswordPolicy::new(PasswordOptions {

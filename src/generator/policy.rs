@@ -14,6 +14,7 @@
 use std::ops::RangeInclusive;
 
 use super::charset::{AMBIGUOUS, CharClass};
+use super::entropy::password_entropy_bits;
 
 /// Shortest password accepted.
 pub const MIN_LENGTH: usize = 4;
@@ -94,11 +95,12 @@ pub(crate) struct ClassRule {
 }
 
 /// A validated set of rules: generating from it cannot fail.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PasswordPolicy {
     length: usize,
     rules: Vec<ClassRule>,
     alphabet: Vec<u8>,
+    entropy_bits: f64,
 }
 
 /// How one class was asked for.
@@ -259,8 +261,11 @@ impl PasswordPolicy {
             return Err(violations);
         }
         let alphabet = rules.iter().flat_map(|r| r.chars.iter().copied()).collect();
+        let length = length as usize;
+        let classes: Vec<(usize, usize)> = rules.iter().map(|r| (r.chars.len(), r.min)).collect();
         Ok(PasswordPolicy {
-            length: length as usize,
+            length,
+            entropy_bits: password_entropy_bits(length, &classes),
             rules,
             alphabet,
         })
@@ -269,6 +274,11 @@ impl PasswordPolicy {
     /// Number of characters to generate.
     pub fn length(&self) -> usize {
         self.length
+    }
+
+    /// Strength of every password this policy produces (see `entropy`).
+    pub fn entropy_bits(&self) -> f64 {
+        self.entropy_bits
     }
 
     /// Every character a password may contain.

@@ -12,7 +12,7 @@ use tracing::instrument;
 use super::error::{ApiError, InvalidField};
 use crate::generator::{
     PassphraseOptions, PassphrasePolicy, PasswordOptions, PasswordPolicy, check_password,
-    generate_passphrase, generate_password, policy_entropy_bits,
+    generate_passphrase, generate_password,
 };
 use crate::history::{History, Record};
 use crate::metrics::{Metrics, SecretKind};
@@ -275,11 +275,7 @@ impl PasswordServiceImpl {
                     return;
                 }
             }
-            tracing::debug!(
-                count,
-                entropy_bits = policy_entropy_bits(&policy),
-                "stream done"
-            );
+            tracing::debug!(count, entropy_bits = policy.entropy_bits(), "stream done");
         });
         Ok(Response::new(ReceiverStream::new(receiver)))
     }
