@@ -41,7 +41,8 @@ COPY --from=builder /out/giropops-senhas /giropops-senhas
 USER 65532:65532
 ENV LISTEN_ADDR=0.0.0.0:50051 \
     LOG_FORMAT=json
-EXPOSE 50051
+# gRPC, and Prometheus metrics (GET /metrics; METRICS_ADDR=off disables them).
+EXPOSE 50051 9090
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["/giropops-senhas", "healthcheck"]
 ENTRYPOINT ["/giropops-senhas"]
