@@ -16,19 +16,17 @@ async fn is(server: &TestServer, service: &str, status: ServingStatus) -> bool {
     server.health_status(service).await == status as i32
 }
 
+/// Whether health reaches `status` within 5 s (the watcher runs every 100 ms).
+async fn becomes(server: &TestServer, service: &str, status: ServingStatus) -> bool {
+    wait_until(Duration::from_secs(5), || is(server, service, status)).await
+}
+
 #[tokio::test]
 async fn redis_down_then_back() {
     let mut redis = RedisServer::start();
     let server = TestServer::with_redis(&redis.url(), &[]).await;
     let mut client = server.client().await;
-    assert!(
-        wait_until(Duration::from_secs(5), || is(
-            &server,
-            SERVICE,
-            ServingStatus::Serving
-        ))
-        .await
-    );
+    assert!(becomes(&server, SERVICE, ServingStatus::Serving).await);
     client
         .generate_password(GeneratePasswordRequest::default())
         .await
@@ -52,12 +50,7 @@ async fn redis_down_then_back() {
     assert_eq!(status.code(), Code::Unavailable);
     for service in ["", SERVICE] {
         assert!(
-            wait_until(Duration::from_secs(5), || is(
-                &server,
-                service,
-                ServingStatus::NotServing
-            ))
-            .await,
+            becomes(&server, service, ServingStatus::NotServing).await,
             "health of {service:?} turns NOT_SERVING"
         );
     }
@@ -65,12 +58,7 @@ async fn redis_down_then_back() {
     redis.restart();
     for service in ["", SERVICE] {
         assert!(
-            wait_until(Duration::from_secs(5), || is(
-                &server,
-                service,
-                ServingStatus::Serving
-            ))
-            .await,
+            becomes(&server, service, ServingStatus::Serving).await,
             "health of {service:?} recovers without any request"
         );
     }
@@ -111,24 +99,12 @@ async fn redis_hanging_fails_fast_instead_of_hanging() {
         "bounded by the command timeout"
     );
     assert!(
-        wait_until(Duration::from_secs(5), || is(
-            &server,
-            "",
-            ServingStatus::NotServing
-        ))
-        .await,
+        becomes(&server, "", ServingStatus::NotServing).await,
         "health turns NOT_SERVING while redis hangs"
     );
 
     redis.resume();
-    assert!(
-        wait_until(Duration::from_secs(5), || is(
-            &server,
-            "",
-            ServingStatus::Serving
-        ))
-        .await
-    );
+    assert!(becomes(&server, "", ServingStatus::Serving).await);
     client
         .generate_password(GeneratePasswordRequest::default())
         .await
@@ -147,14 +123,7 @@ async fn redis_absent_at_start_is_reported_then_picked_up() {
         "not serving before redis is seen"
     );
     redis.restart();
-    assert!(
-        wait_until(Duration::from_secs(5), || is(
-            &server,
-            "",
-            ServingStatus::Serving
-        ))
-        .await
-    );
+    assert!(becomes(&server, "", ServingStatus::Serving).await);
     server
         .client()
         .await
