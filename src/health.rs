@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
 use tonic::server::NamedService;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
@@ -24,16 +26,45 @@ pub async fn set_status(reporter: &HealthReporter, status: ServingStatus) {
     reporter.set_service_status(PASSWORD_SERVICE, status).await;
 }
 
+/// Sets the initial status: SERVING without history; with history,
+/// NOT_SERVING until the watcher started here sees Redis answer.
+pub async fn start(
+    reporter: &HealthReporter,
+    history: Option<History>,
+    metrics: &Metrics,
+    interval: Duration,
+) -> Option<JoinHandle<()>> {
+    match history {
+        Some(history) => {
+            set_status(reporter, ServingStatus::NotServing).await;
+            Some(tokio::spawn(watch_redis(
+                reporter.clone(),
+                history,
+                metrics.clone(),
+                interval,
+            )))
+        }
+        None => {
+            set_status(reporter, ServingStatus::Serving).await;
+            None
+        }
+    }
+}
+
 /// Pings Redis every `interval` and reports the result, logging only
 /// changes. Runs until its task is aborted.
-pub async fn watch_redis(
+async fn watch_redis(
     reporter: HealthReporter,
     history: History,
     metrics: Metrics,
     interval: Duration,
 ) {
     let mut last: Option<bool> = None;
+    let mut ticks = tokio::time::interval(interval);
+    // A slow PING delays the next one instead of bunching them up.
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
+        ticks.tick().await;
         let healthy = match history.ping().await {
             Ok(()) => true,
             Err(error) => {
@@ -56,6 +87,5 @@ pub async fn watch_redis(
             set_status(&reporter, status).await;
             last = Some(healthy);
         }
-        tokio::time::sleep(interval).await;
     }
 }

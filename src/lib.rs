@@ -2,22 +2,23 @@
 //! keeps a capped history of them in Redis.
 //!
 //! Layers, each in its own module: [`generator`] (pure generation),
-//! [`history`] (Redis storage), [`grpc`] (the API surface), and the wiring:
-//! [`config`], [`server`], [`health`], [`metrics`], [`telemetry`], [`healthcheck`], [`cli`];
-//! and for callers: [`client`] (a connect helper over the generated client)
-//! and [`commands`] (the terminal subcommands).
+//! [`history`] (Redis storage), [`grpc`] (the API surface), [`layers`]
+//! (tower layers every call crosses), and the wiring: [`config`],
+//! [`server`], [`accept`], [`health`], [`metrics`], [`telemetry`] and the
+//! command line, [`cli`]. The contract and the Rust client live in their
+//! own crate, `giropops-senhas-client`, re-exported here as [`proto`].
 #![forbid(unsafe_code)]
 
+pub mod accept;
 pub mod cli;
-pub mod client;
-pub mod commands;
 pub mod config;
 pub mod generator;
 pub mod grpc;
 pub mod health;
-pub mod healthcheck;
 pub mod history;
+pub mod layers;
 pub mod metrics;
-pub mod proto;
 pub mod server;
 pub mod telemetry;
+
+pub use giropops_senhas_client::proto;

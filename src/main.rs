@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use giropops_senhas::config::Cli;
+use giropops_senhas::cli::Cli;
 
 /// musl's malloc takes a global lock: under many threads it dominates. The
 /// static (musl) build uses mimalloc instead; glibc builds keep the system's.

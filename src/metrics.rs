@@ -1,11 +1,14 @@
-//! Prometheus metrics, served as text on `/metrics` (`--metrics-listen`).
+//! Prometheus metrics, served as OpenMetrics text on `/metrics`
+//! (`--metrics-listen`).
 //!
-//! Labels are method names, status codes and secret kinds only — never
-//! anything taken from a request, so no secret can reach a label.
+//! Labels are service and method names from a fixed list, status codes and
+//! secret kinds only — never anything taken from a request, so no secret
+//! can reach a label and no client can grow the label set.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use giropops_senhas_client::code_name;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -16,17 +19,66 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tonic::Code;
 
+/// A gRPC method, as metric labels: only names from [`Method::KNOWN`],
+/// so a client cannot create label values by calling made-up paths.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Method {
+    /// The full service name, e.g. `giropops.v1.PasswordService`.
+    pub service: &'static str,
+    /// The method name, e.g. `GeneratePassword`.
+    pub method: &'static str,
+}
+
+/// `giropops.v1.PasswordService`.
+const PASSWORD_SERVICE: &str = "giropops.v1.PasswordService";
+
+impl Method {
+    /// Every method served on the gRPC port.
+    pub const KNOWN: &[Method] = &[
+        Method::new(PASSWORD_SERVICE, "GeneratePassword"),
+        Method::new(PASSWORD_SERVICE, "GeneratePassphrase"),
+        Method::new(PASSWORD_SERVICE, "ListPasswords"),
+        Method::new(PASSWORD_SERVICE, "CheckPassword"),
+        Method::new(PASSWORD_SERVICE, "StreamPasswords"),
+        Method::new("grpc.health.v1.Health", "Check"),
+        Method::new("grpc.health.v1.Health", "Watch"),
+        Method::new("grpc.health.v1.Health", "List"),
+        Method::new(
+            "grpc.reflection.v1.ServerReflection",
+            "ServerReflectionInfo",
+        ),
+        Method::new(
+            "grpc.reflection.v1alpha.ServerReflection",
+            "ServerReflectionInfo",
+        ),
+    ];
+
+    /// Any path not in [`Method::KNOWN`].
+    pub const UNKNOWN: Method = Method::new("unknown", "unknown");
+
+    const fn new(service: &'static str, method: &'static str) -> Method {
+        Method { service, method }
+    }
+
+    /// The method a request path (`/service/method`) names.
+    pub fn from_path(path: &str) -> Method {
+        let Some((service, method)) = path.strip_prefix('/').and_then(|p| p.split_once('/')) else {
+            return Method::UNKNOWN;
+        };
+        Method::KNOWN
+            .iter()
+            .find(|known| known.service == service && known.method == method)
+            .copied()
+            .unwrap_or(Method::UNKNOWN)
+    }
+}
+
 /// What a finished call is counted under.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
+    service: &'static str,
     method: &'static str,
     code: &'static str,
-}
-
-/// A method, for latencies.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct MethodLabels {
-    method: &'static str,
 }
 
 /// What kind of secret was generated.
@@ -44,12 +96,15 @@ pub enum SecretKind {
     Passphrase,
 }
 
-type LatencyFamily = Family<MethodLabels, Histogram, fn() -> Histogram>;
+type LatencyFamily = Family<Method, Histogram, fn() -> Histogram>;
 
 struct Inner {
     registry: Registry,
     calls: Family<CallLabels, Counter>,
     latency: LatencyFamily,
+    in_flight: Family<Method, Gauge>,
+    connections: Gauge,
+    blocking_busy: Gauge,
     generated: Family<KindLabels, Counter>,
     redis_up: Gauge,
 }
@@ -84,14 +139,32 @@ impl Metrics {
         let calls = Family::<CallLabels, Counter>::default();
         registry.register(
             "rpc_calls",
-            "PasswordService calls finished, by method and gRPC status code",
+            "gRPC calls finished, by service, method and status code (cancelled and timed-out calls included)",
             calls.clone(),
         );
         let latency: LatencyFamily = Family::new_with_constructor(latency_histogram);
         registry.register(
             "rpc_duration_seconds",
-            "PasswordService call latency (streams: until the stream starts)",
+            "gRPC call latency, until the end of the response (streams included)",
             latency.clone(),
+        );
+        let in_flight = Family::<Method, Gauge>::default();
+        registry.register(
+            "rpc_in_flight",
+            "gRPC calls started and not yet finished, by service and method",
+            in_flight.clone(),
+        );
+        let connections = Gauge::default();
+        registry.register(
+            "open_connections",
+            "Client connections open on the gRPC port",
+            connections.clone(),
+        );
+        let blocking_busy = Gauge::default();
+        registry.register(
+            "blocking_threads_busy",
+            "Blocking threads running CPU-heavy work (strength checks) now",
+            blocking_busy.clone(),
         );
         let generated = Family::<KindLabels, Counter>::default();
         registry.register(
@@ -105,28 +178,55 @@ impl Metrics {
             "1 while the history store (Redis) answers the health check, else 0",
             redis_up.clone(),
         );
+        for method in Method::KNOWN {
+            // Present from the start, at 0.
+            let _ = in_flight.get_or_create(method);
+        }
         Metrics {
             inner: Arc::new(Inner {
                 registry,
                 calls,
                 latency,
+                in_flight,
+                connections,
+                blocking_busy,
                 generated,
                 redis_up,
             }),
         }
     }
 
-    /// Records a finished call.
-    pub fn observe_call(&self, method: &'static str, code: Code, elapsed: Duration) {
-        let code = code_name(code);
+    /// A call to `method` started.
+    pub fn call_started(&self, method: Method) {
+        self.inner.in_flight.get_or_create(&method).inc();
+    }
+
+    /// A call to `method` finished with `code` after `elapsed`.
+    pub fn call_finished(&self, method: Method, code: Code, elapsed: Duration) {
+        self.inner.in_flight.get_or_create(&method).dec();
+        let Method { service, method } = method;
         self.inner
             .calls
-            .get_or_create(&CallLabels { method, code })
+            .get_or_create(&CallLabels {
+                service,
+                method,
+                code: code_name(code),
+            })
             .inc();
         self.inner
             .latency
-            .get_or_create(&MethodLabels { method })
+            .get_or_create(&Method { service, method })
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// A connection opened; it counts until the guard is dropped.
+    pub fn connection_opened(&self) -> GaugeGuard {
+        GaugeGuard::new(&self.inner.connections)
+    }
+
+    /// A blocking thread is busy until the guard is dropped.
+    pub fn blocking_started(&self) -> GaugeGuard {
+        GaugeGuard::new(&self.inner.blocking_busy)
     }
 
     /// Counts `count` generated secrets of `kind`.
@@ -146,7 +246,7 @@ impl Metrics {
         self.inner.redis_up.set(i64::from(up));
     }
 
-    /// The Prometheus text exposition of every metric.
+    /// The OpenMetrics text exposition of every metric.
     pub fn render(&self) -> String {
         let mut text = String::new();
         encode(&mut text, &self.inner.registry).expect("writing to a String cannot fail");
@@ -154,28 +254,27 @@ impl Metrics {
     }
 }
 
-/// The canonical gRPC name of a status code, e.g. `INVALID_ARGUMENT`.
-pub fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
+/// Holds a gauge one higher while it lives.
+#[derive(Debug)]
+pub struct GaugeGuard(Gauge);
+
+impl GaugeGuard {
+    fn new(gauge: &Gauge) -> Self {
+        gauge.inc();
+        GaugeGuard(gauge.clone())
     }
 }
+
+impl Drop for GaugeGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// The content type of [`Metrics::render`]'s output (prometheus-client
+/// writes OpenMetrics; with the classic text type Prometheus would drop
+/// the type and help metadata).
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Serves `GET /metrics` on `listener` until the task is aborted.
 pub async fn serve(listener: TcpListener, metrics: Metrics) -> std::io::Result<()> {
@@ -186,10 +285,7 @@ pub async fn serve(listener: TcpListener, metrics: Metrics) -> std::io::Result<(
             let metrics = metrics.clone();
             async move {
                 (
-                    [(
-                        axum::http::header::CONTENT_TYPE,
-                        "text/plain; version=0.0.4; charset=utf-8",
-                    )],
+                    [(axum::http::header::CONTENT_TYPE, CONTENT_TYPE)],
                     metrics.render(),
                 )
             }
@@ -203,33 +299,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renders_calls_latency_kinds_and_redis() {
+    fn renders_calls_latency_gauges_kinds_and_redis() {
         let metrics = Metrics::new();
-        metrics.observe_call(
-            "GeneratePassword",
-            Code::InvalidArgument,
-            Duration::from_millis(2),
-        );
-        metrics.observe_call("GeneratePassword", Code::Ok, Duration::from_millis(1));
+        let generate = Method::from_path("/giropops.v1.PasswordService/GeneratePassword");
+        metrics.call_started(generate);
+        metrics.call_finished(generate, Code::InvalidArgument, Duration::from_millis(2));
+        metrics.call_started(generate);
+        metrics.call_started(generate);
+        metrics.call_finished(generate, Code::Ok, Duration::from_millis(1));
+        let _connection = metrics.connection_opened();
         metrics.generated(SecretKind::Password, 5);
         metrics.set_redis_up(true);
         let text = metrics.render();
-        assert!(text.contains(
-            "giropops_rpc_calls_total{method=\"GeneratePassword\",code=\"INVALID_ARGUMENT\"} 1"
-        ));
-        assert!(
-            text.contains("giropops_rpc_calls_total{method=\"GeneratePassword\",code=\"OK\"} 1")
-        );
-        assert!(text.contains("giropops_secrets_generated_total{kind=\"password\"} 5"));
-        assert!(text.contains("giropops_redis_up 1"));
-        assert!(
-            text.contains("giropops_rpc_duration_seconds_count{method=\"GeneratePassword\"} 2")
-        );
+        let service = "service=\"giropops.v1.PasswordService\",method=\"GeneratePassword\"";
+        for line in [
+            format!("giropops_rpc_calls_total{{{service},code=\"INVALID_ARGUMENT\"}} 1"),
+            format!("giropops_rpc_calls_total{{{service},code=\"OK\"}} 1"),
+            format!("giropops_rpc_in_flight{{{service}}} 1"),
+            format!("giropops_rpc_duration_seconds_count{{{service}}} 2"),
+            "giropops_open_connections 1".to_owned(),
+            "giropops_blocking_threads_busy 0".to_owned(),
+            "giropops_secrets_generated_total{kind=\"password\"} 5".to_owned(),
+            "giropops_redis_up 1".to_owned(),
+        ] {
+            assert!(text.contains(&line), "missing {line} in\n{text}");
+        }
     }
 
     #[test]
-    fn code_names_are_canonical() {
-        assert_eq!(code_name(Code::Unavailable), "UNAVAILABLE");
-        assert_eq!(code_name(Code::FailedPrecondition), "FAILED_PRECONDITION");
+    fn only_known_paths_become_labels() {
+        assert_eq!(
+            Method::from_path("/grpc.health.v1.Health/Check"),
+            Method::new("grpc.health.v1.Health", "Check")
+        );
+        for path in [
+            "/",
+            "",
+            "/x/y",
+            "/grpc.health.v1.Health/Nope",
+            "/giropops.v1.PasswordService/",
+        ] {
+            assert_eq!(Method::from_path(path), Method::UNKNOWN, "{path}");
+        }
     }
 }

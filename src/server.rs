@@ -1,23 +1,28 @@
-//! Server wiring: the one place that builds every service, layer, health,
-//! reflection and the shutdown sequence.
+//! Server wiring: the one place that builds every service, the layer
+//! stack, health, reflection, the accept path and the shutdown sequence.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
 
-use crate::config::{LimitArgs, MetricsAddr, ServeArgs};
+use crate::accept::{self, AcceptLimits};
+use crate::config::{Limits, ServerConfig};
 use crate::grpc::{PasswordServiceImpl, PasswordServiceServer};
 use crate::health;
 use crate::history::{History, HistoryError, redact_url};
+use crate::layers;
 use crate::metrics::{self, Metrics};
 use crate::proto::FILE_DESCRIPTOR_SET;
 
-/// Why the server could not start or stopped badly.
+/// Why the server could not start or stopped badly. Each start-up failure
+/// names what failed, the address involved and the setting that changes it.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// The history could not be set up.
@@ -29,93 +34,121 @@ pub enum ServeError {
     /// The transport failed.
     #[error("transport: {0}")]
     Transport(#[from] tonic::transport::Error),
-    /// Binding the listen address failed.
-    #[error("listen: {0}")]
-    Io(#[from] std::io::Error),
+    /// Binding the gRPC address failed.
+    #[error(
+        "cannot listen for gRPC on {addr}: {source}; set --listen/LISTEN_ADDR to a free address"
+    )]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why (in use, not permitted, …).
+        source: std::io::Error,
+    },
     /// Binding the metrics address failed.
-    #[error("metrics listen: {0}")]
-    Metrics(std::io::Error),
+    #[error(
+        "cannot listen for metrics on {addr}: {source}; set --metrics-listen/METRICS_ADDR to a free address, or \"off\""
+    )]
+    Metrics {
+        /// The address.
+        addr: SocketAddr,
+        /// Why (in use, not permitted, …).
+        source: std::io::Error,
+    },
 }
 
-/// Binds `args.listen` and serves until SIGTERM or SIGINT.
-pub async fn run(args: ServeArgs) -> Result<(), ServeError> {
-    let listener = TcpListener::bind(args.listen).await?;
-    serve(listener, args, shutdown_signal()).await
+/// Binds `listen` and serves until SIGTERM or SIGINT.
+pub async fn run(listen: SocketAddr, config: ServerConfig) -> Result<(), ServeError> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|source| ServeError::Listen {
+            addr: listen,
+            source,
+        })?;
+    serve(listener, config, shutdown_signal()).await
 }
 
-/// Serves on `listener` until `shutdown` completes, then: health
-/// NOT_SERVING, stop accepting, let in-flight calls finish within the
-/// drain timeout.
+/// Serves on `listener` until `shutdown` completes, then drains (see
+/// [`drain`]).
 pub async fn serve(
     listener: TcpListener,
-    args: ServeArgs,
+    config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    let history = args.history_config().map(History::new).transpose()?;
-    // Every field is named: a new flag cannot be silently ignored here.
-    let ServeArgs {
-        listen: _, // already bound: `listener`
-        redis,
-        history: _, // read through `history_config`
+    // Every field is named: a new setting cannot be silently ignored here.
+    let ServerConfig {
+        history,
+        redis_check_interval,
         limits,
-        log: _, // applied by `telemetry::init`
-        metrics_listen,
-    } = args;
-    let drain_timeout = limits.drain_timeout;
+        metrics_addr,
+    } = config;
     let metrics = Metrics::new();
-    let metrics_server = start_metrics(metrics_listen, &metrics).await?;
-
-    let (reporter, health_service) = tonic_health::server::health_reporter();
-    let watcher = match &history {
-        Some(history) => {
-            tracing::info!(
-                redis = %redact_url(&redis.url()),
-                cap = history.cap(),
-                "password history in redis"
-            );
-            health::set_status(&reporter, ServingStatus::NotServing).await;
-            Some(tokio::spawn(health::watch_redis(
-                reporter.clone(),
-                history.clone(),
-                metrics.clone(),
-                redis.redis_check_interval,
-            )))
+    let metrics_server = start_metrics(metrics_addr, &metrics).await?;
+    let history = match history {
+        Some(config) => {
+            tracing::info!(redis = %redact_url(&config.url), cap = config.cap, "password history in redis");
+            Some(History::new(config)?)
         }
         None => {
             tracing::info!("history cap is 0: no history, no redis");
-            health::set_status(&reporter, ServingStatus::Serving).await;
             None
         }
     };
-
-    let passwords = PasswordServiceServer::new(PasswordServiceImpl::new(history, metrics))
-        .max_decoding_message_size(limits.max_request_bytes as usize)
+    let (reporter, health_service) = tonic_health::server::health_reporter();
+    let watcher = health::start(&reporter, history.clone(), &metrics, redis_check_interval).await;
+    let passwords = PasswordServiceServer::new(PasswordServiceImpl::new(history, metrics.clone()))
+        .max_decoding_message_size(limits.max_request_bytes)
         .max_encoding_message_size(MAX_RESPONSE_BYTES);
-    let router = server_builder(&limits)
-        .add_service(health_service)
+    let routes = Routes::new(health_service)
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?)
         .add_service(passwords);
-    let local_addr = listener.local_addr()?;
+
+    let local_addr = listener.local_addr().map_err(|source| ServeError::Listen {
+        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+        source,
+    })?;
+    let incoming = accept::incoming(listener, accept_limits(&limits), metrics.clone());
     let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut server = tokio::spawn(router.serve_with_incoming_shutdown(
-        TcpListenerStream::new(listener),
+    let mut builder =
+        server_builder(&limits).layer(layers::stack(&metrics, limits.request_timeout));
+    let server = tokio::spawn(builder.add_routes(routes).serve_with_incoming_shutdown(
+        incoming,
         async {
             drain_rx.await.ok();
         },
     ));
     tracing::info!(%local_addr, "giropops-senhas serving gRPC");
 
-    let finished_early = tokio::select! {
-        result = &mut server => Some(result),
-        () = shutdown => None,
-    };
-    let stop_metrics = || metrics_server.as_ref().map(JoinHandle::abort);
-    if let Some(result) = finished_early {
-        stop_metrics();
-        return result.expect("server task panicked").map_err(Into::into);
+    let result = drain(
+        server,
+        shutdown,
+        drain_tx,
+        watcher,
+        &reporter,
+        limits.drain_timeout,
+    )
+    .await;
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.abort();
     }
+    result
+}
 
+/// Runs until `shutdown` completes (or the server fails), then: health
+/// NOT_SERVING, stop accepting, let in-flight calls finish within
+/// `drain_timeout`, cut the rest.
+async fn drain(
+    mut server: JoinHandle<Result<(), tonic::transport::Error>>,
+    shutdown: impl Future<Output = ()>,
+    stop_accepting: tokio::sync::oneshot::Sender<()>,
+    watcher: Option<JoinHandle<()>>,
+    reporter: &HealthReporter,
+    drain_timeout: Duration,
+) -> Result<(), ServeError> {
+    tokio::select! {
+        result = &mut server => return Ok(result.expect("server task panicked")?),
+        () = shutdown => {}
+    }
     tracing::info!(
         ?drain_timeout,
         "shutting down: NOT_SERVING, draining in-flight calls"
@@ -125,11 +158,9 @@ pub async fn serve(
         watcher.abort();
         watcher.await.ok();
     }
-    health::set_status(&reporter, ServingStatus::NotServing).await;
-    drain_tx.send(()).ok();
-    let drained = tokio::time::timeout(drain_timeout, &mut server).await;
-    stop_metrics();
-    match drained {
+    health::set_status(reporter, ServingStatus::NotServing).await;
+    stop_accepting.send(()).ok();
+    match tokio::time::timeout(drain_timeout, &mut server).await {
         Ok(result) => {
             result.expect("server task panicked")?;
             tracing::info!("stopped cleanly");
@@ -149,37 +180,50 @@ pub async fn serve(
 /// is about 1 MiB.
 const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
-/// The transport with every limit applied once, for every service.
-fn server_builder(limits: &LimitArgs) -> Server {
-    let LimitArgs {
-        request_timeout,
-        drain_timeout: _,     // applied by `serve` on shutdown
+/// The HTTP/2 transport with every limit applied once, for every service.
+/// (The call deadline is a layer: tonic's `timeout` answers CANCELLED.)
+fn server_builder(limits: &Limits) -> Server {
+    let Limits {
+        request_timeout: _,   // the deadline layer
+        drain_timeout,        // also bounds the grace of an aged connection
         max_request_bytes: _, // applied per service (decoding limit)
         max_concurrent_streams,
         max_connection_age,
+        max_connections: _, // the accept path
+        preface_timeout: _, // the accept path
     } = *limits;
-    let mut builder = Server::builder()
-        .timeout(request_timeout)
+    let builder = Server::builder()
         .max_concurrent_streams(max_concurrent_streams)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-        .tcp_keepalive(Some(Duration::from_secs(60)));
-    if !max_connection_age.is_zero() {
-        builder = builder.max_connection_age(max_connection_age);
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)));
+    match max_connection_age {
+        Some(age) => builder
+            .max_connection_age(age)
+            .max_connection_age_grace(drain_timeout),
+        None => builder,
     }
-    builder
+}
+
+fn accept_limits(limits: &Limits) -> AcceptLimits {
+    AcceptLimits {
+        max_connections: limits.max_connections,
+        preface_timeout: limits.preface_timeout,
+    }
 }
 
 /// Binds and serves `/metrics`, unless metrics are off.
 async fn start_metrics(
-    addr: MetricsAddr,
+    addr: Option<SocketAddr>,
     metrics: &Metrics,
 ) -> Result<Option<JoinHandle<std::io::Result<()>>>, ServeError> {
-    let MetricsAddr(Some(addr)) = addr else {
+    let Some(addr) = addr else {
         return Ok(None);
     };
-    let listener = TcpListener::bind(addr).await.map_err(ServeError::Metrics)?;
-    tracing::info!(addr = %listener.local_addr()?, "metrics on /metrics");
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Metrics { addr, source })?;
+    let bound = listener.local_addr().unwrap_or(addr);
+    tracing::info!(addr = %bound, "metrics on /metrics");
     Ok(Some(tokio::spawn(metrics::serve(
         listener,
         metrics.clone(),

@@ -3,8 +3,9 @@
 
 mod support;
 
+use giropops_senhas::config::{Limits, ServerConfig};
 use giropops_senhas::proto::v1::{GeneratePasswordRequest, ListPasswordsRequest};
-use support::{RedisServer, TestServer};
+use support::{RedisServer, TestServer, stateless_config};
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -22,7 +23,7 @@ fn request(length: u32, numbers: bool, specials: bool) -> GeneratePasswordReques
 #[tokio::test]
 async fn generates_with_the_classes_asked_for_and_stores_it() {
     let redis = RedisServer::start();
-    let server = TestServer::with_redis(&redis.url(), &[]).await;
+    let server = TestServer::with_redis(&redis.url()).await;
     let mut client = server.client().await;
 
     let default = client
@@ -70,7 +71,7 @@ fn serde_json_escape(password: &str) -> String {
 async fn lists_newest_first_and_the_cap_holds() {
     let redis = RedisServer::start();
     let cap = 10;
-    let server = TestServer::with_redis(&redis.url(), &["--history-cap", "10"]).await;
+    let server = TestServer::with_redis(&redis.url()).await;
     let mut client = server.client().await;
     let mut generated = Vec::new();
     for _ in 0..cap + 5 {
@@ -124,7 +125,7 @@ async fn lists_newest_first_and_the_cap_holds() {
 #[tokio::test]
 async fn bad_input_is_rejected_with_the_field_and_range_and_writes_nothing() {
     let redis = RedisServer::start();
-    let server = TestServer::with_redis(&redis.url(), &[]).await;
+    let server = TestServer::with_redis(&redis.url()).await;
     let mut client = server.client().await;
 
     for length in [3, 1025, 10_000_000, u32::MAX] {
@@ -169,7 +170,14 @@ async fn bad_input_is_rejected_with_the_field_and_range_and_writes_nothing() {
 
 #[tokio::test]
 async fn oversized_requests_are_refused() {
-    let server = TestServer::start(&["--history-cap", "0", "--max-request-bytes", "1024"]).await;
+    let server = TestServer::start(ServerConfig {
+        limits: Limits {
+            max_request_bytes: 1024,
+            ..Limits::default()
+        },
+        ..stateless_config()
+    })
+    .await;
     // A ListPasswordsRequest padded with an unknown field (2) of `padding` bytes.
     let send = |padding: usize| {
         let uri = server.uri();
@@ -210,7 +218,7 @@ async fn oversized_requests_are_refused() {
 async fn legacy_plain_entries_are_listed_without_timestamp() {
     let redis = RedisServer::start();
     redis.run(&["LPUSH", KEY, "old-flask-password"]);
-    let server = TestServer::with_redis(&redis.url(), &[]).await;
+    let server = TestServer::with_redis(&redis.url()).await;
     let mut client = server.client().await;
     let listed = client
         .list_passwords(ListPasswordsRequest::default())

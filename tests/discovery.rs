@@ -20,7 +20,7 @@ async fn reflection_v1_lists_services_and_describes_the_contract() {
     use v1::server_reflection_request::MessageRequest;
     use v1::server_reflection_response::MessageResponse;
 
-    let server = TestServer::start(&["--history-cap", "0"]).await;
+    let server = TestServer::stateless().await;
     let mut client = ServerReflectionClient::new(server.channel().await);
     let ask = |request: MessageRequest| v1::ServerReflectionRequest {
         host: String::new(),
@@ -88,7 +88,7 @@ async fn reflection_v1alpha_lists_services() {
     use v1alpha::server_reflection_request::MessageRequest;
     use v1alpha::server_reflection_response::MessageResponse;
 
-    let server = TestServer::start(&["--history-cap", "0"]).await;
+    let server = TestServer::stateless().await;
     let mut client = ServerReflectionClient::new(server.channel().await);
     let request = v1alpha::ServerReflectionRequest {
         host: String::new(),
@@ -118,7 +118,7 @@ async fn reflection_v1alpha_lists_services() {
 
 #[tokio::test]
 async fn health_reports_unknown_services_as_not_found() {
-    let server = TestServer::start(&["--history-cap", "0"]).await;
+    let server = TestServer::stateless().await;
     let status = server
         .health()
         .await

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use giropops_senhas::healthcheck::probe;
+use giropops_senhas::cli::healthcheck::probe;
 use giropops_senhas::proto::v1::password_service_client::PasswordServiceClient;
 use giropops_senhas::proto::v1::{GeneratePasswordRequest, ListPasswordsRequest};
 use support::redis_server::free_port;

@@ -5,10 +5,14 @@ mod support;
 
 use std::time::Duration;
 
-use giropops_senhas::proto::v1::{GeneratePassphraseRequest, GeneratePasswordRequest};
+use giropops_senhas::config::{Limits, ServerConfig};
+use giropops_senhas::proto::v1::{
+    CheckPasswordRequest, GeneratePassphraseRequest, GeneratePasswordRequest,
+};
 use support::redis_server::free_port;
-use support::{RedisServer, TestServer, wait_until};
+use support::{RedisServer, TestServer, redis_config, wait_until};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic::Code;
 
 /// `GET /metrics` with a bare HTTP/1.1 request.
 async fn scrape(port: u16) -> String {
@@ -25,12 +29,124 @@ async fn scrape(port: u16) -> String {
     response
 }
 
+/// A server with history in `redis` and metrics on a free port.
+async fn server_with_metrics(redis: &RedisServer, limits: Limits) -> (TestServer, u16) {
+    let port = free_port();
+    let server = TestServer::start(ServerConfig {
+        metrics_addr: Some(([127, 0, 0, 1], port).into()),
+        limits,
+        ..redis_config(&redis.url(), 10)
+    })
+    .await;
+    let listening = wait_until(Duration::from_secs(5), || async {
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+    })
+    .await;
+    assert!(listening, "metrics port never opened");
+    (server, port)
+}
+
+/// The value of `giropops_rpc_calls_total` for a PasswordService method and code.
+async fn calls(port: u16, method: &str, code: &str) -> u64 {
+    let wanted = format!(
+        r#"giropops_rpc_calls_total{{service="giropops.v1.PasswordService",method="{method}",code="{code}"}} "#
+    );
+    scrape(port)
+        .await
+        .lines()
+        .find_map(|line| line.strip_prefix(&wanted))
+        .map_or(0, |n| n.trim().parse().unwrap())
+}
+
+#[tokio::test]
+async fn served_as_openmetrics() {
+    let redis = RedisServer::start();
+    let (_server, port) = server_with_metrics(&redis, Limits::default()).await;
+    let response = scrape(port).await.to_lowercase();
+    assert!(
+        response
+            .contains("content-type: application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        "{response}"
+    );
+    assert!(
+        response.trim_end().ends_with("# eof"),
+        "OpenMetrics ends with # EOF"
+    );
+}
+
+/// Calls cut before the handler answers — by the client, by a deadline —
+/// and calls rejected before any handler runs are counted with the code
+/// the client got.
+#[tokio::test]
+async fn cancelled_late_and_oversized_calls_are_counted_with_their_codes() {
+    let redis = RedisServer::start();
+    let limits = Limits {
+        max_request_bytes: 1024,
+        request_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let (server, port) = server_with_metrics(&redis, limits).await;
+    let mut client = server.client().await;
+    client
+        .generate_password(GeneratePasswordRequest::default())
+        .await
+        .expect("redis answers");
+    // Redis hangs: a GeneratePassword now waits for it.
+    redis.pause();
+
+    // The client gives up after 100 ms (no deadline sent): CANCELLED.
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(100),
+        client.generate_password(GeneratePasswordRequest::default()),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the call was still waiting on redis");
+
+    // The server's 300 ms request timeout passes: DEADLINE_EXCEEDED.
+    let status = client
+        .generate_password(GeneratePasswordRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    // The client's own 150 ms deadline passes (tonic's client cuts the
+    // call at the same instant as the server: the server counts it
+    // DEADLINE_EXCEEDED either way).
+    let mut request = tonic::Request::new(GeneratePasswordRequest::default());
+    request.set_timeout(Duration::from_millis(150));
+    client.generate_password(request).await.unwrap_err();
+    redis.resume();
+
+    // A request over the size limit never reaches the handler.
+    let status = client
+        .check_password(CheckPasswordRequest {
+            password: "x".repeat(4096),
+            user_inputs: Vec::new(),
+        })
+        .await
+        .unwrap_err();
+    let oversized = giropops_senhas_client::code_name(status.code());
+
+    let counted = wait_until(Duration::from_secs(5), || async {
+        calls(port, "GeneratePassword", "CANCELLED").await == 1
+            && calls(port, "GeneratePassword", "DEADLINE_EXCEEDED").await == 2
+            && calls(port, "CheckPassword", oversized).await == 1
+    })
+    .await;
+    assert!(counted, "metrics:\n{}", scrape(port).await);
+}
+
 #[tokio::test]
 async fn counts_calls_and_secrets_without_exposing_them() {
     let redis = RedisServer::start();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let server = TestServer::with_redis(&redis.url(), &["--metrics-listen", &listen]).await;
+    let server = TestServer::start(ServerConfig {
+        metrics_addr: Some(listen.parse().unwrap()),
+        ..redis_config(&redis.url(), 10)
+    })
+    .await;
     let mut client = server.client().await;
 
     let batch = client
@@ -63,12 +179,14 @@ async fn counts_calls_and_secrets_without_exposing_them() {
     );
     let text = scrape(port).await;
     for line in [
-        "giropops_rpc_calls_total{method=\"GeneratePassword\",code=\"OK\"} 1",
-        "giropops_rpc_calls_total{method=\"GeneratePassword\",code=\"INVALID_ARGUMENT\"} 1",
-        "giropops_rpc_calls_total{method=\"GeneratePassphrase\",code=\"OK\"} 1",
-        "giropops_secrets_generated_total{kind=\"password\"} 3",
-        "giropops_secrets_generated_total{kind=\"passphrase\"} 1",
-        "giropops_rpc_duration_seconds_count{method=\"GeneratePassword\"} 2",
+        r#"giropops_rpc_calls_total{service="giropops.v1.PasswordService",method="GeneratePassword",code="OK"} 1"#,
+        r#"giropops_rpc_calls_total{service="giropops.v1.PasswordService",method="GeneratePassword",code="INVALID_ARGUMENT"} 1"#,
+        r#"giropops_rpc_calls_total{service="giropops.v1.PasswordService",method="GeneratePassphrase",code="OK"} 1"#,
+        r#"giropops_secrets_generated_total{kind="password"} 3"#,
+        r#"giropops_secrets_generated_total{kind="passphrase"} 1"#,
+        r#"giropops_rpc_duration_seconds_count{service="giropops.v1.PasswordService",method="GeneratePassword"} 2"#,
+        r#"giropops_rpc_in_flight{service="giropops.v1.PasswordService",method="GeneratePassword"} 0"#,
+        "giropops_open_connections 1",
     ] {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }

@@ -7,7 +7,7 @@ use giropops_senhas::proto::v1::{
     CheckPasswordRequest, GeneratePassphraseRequest, GeneratePasswordRequest, ListPasswordsRequest,
     StreamPasswordsRequest,
 };
-use support::{RedisServer, TestServer, constraints};
+use support::{RedisServer, TestServer, constraints, redis_config};
 use tokio_stream::StreamExt;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -17,7 +17,7 @@ const KEY: &str = "giropops-senhas:history";
 #[tokio::test]
 async fn each_password_option_is_honoured() {
     let redis = RedisServer::start();
-    let server = TestServer::with_redis(&redis.url(), &["--history-cap", "50"]).await;
+    let server = TestServer::start(redis_config(&redis.url(), 50)).await;
     let mut client = server.client().await;
     let requests = [
         GeneratePasswordRequest {
@@ -91,7 +91,7 @@ async fn each_password_option_is_honoured() {
 #[tokio::test]
 async fn batches_and_the_store_flag() {
     let redis = RedisServer::start();
-    let server = TestServer::with_redis(&redis.url(), &["--history-cap", "20"]).await;
+    let server = TestServer::start(redis_config(&redis.url(), 20)).await;
     let mut client = server.client().await;
 
     let unstored = client
@@ -153,7 +153,7 @@ async fn batches_and_the_store_flag() {
 #[tokio::test]
 async fn invalid_combinations_are_rejected_and_write_nothing() {
     let redis = RedisServer::start();
-    let server = TestServer::with_redis(&redis.url(), &[]).await;
+    let server = TestServer::with_redis(&redis.url()).await;
     let mut client = server.client().await;
     let cases: Vec<(GeneratePasswordRequest, &[&str], &str)> = vec![
         (
@@ -265,7 +265,7 @@ async fn invalid_combinations_are_rejected_and_write_nothing() {
 #[tokio::test]
 async fn passphrases() {
     let redis = RedisServer::start();
-    let server = TestServer::with_redis(&redis.url(), &[]).await;
+    let server = TestServer::with_redis(&redis.url()).await;
     let mut client = server.client().await;
     let words = giropops_senhas::generator::WORDLIST.clone();
 
@@ -382,7 +382,7 @@ async fn passphrases() {
 #[tokio::test]
 async fn check_password_scores_and_stores_nothing() {
     let redis = RedisServer::start();
-    let server = TestServer::with_redis(&redis.url(), &[]).await;
+    let server = TestServer::with_redis(&redis.url()).await;
     let mut client = server.client().await;
     let weak = client
         .check_password(CheckPasswordRequest {
@@ -432,7 +432,7 @@ async fn check_password_scores_and_stores_nothing() {
 #[tokio::test]
 async fn streams_many_passwords_and_stops_when_the_client_leaves() {
     let redis = RedisServer::start();
-    let server = TestServer::with_redis(&redis.url(), &[]).await;
+    let server = TestServer::with_redis(&redis.url()).await;
     let mut client = server.client().await;
     let options = GeneratePasswordRequest {
         length: 24,

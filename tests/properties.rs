@@ -8,7 +8,7 @@ use giropops_senhas::proto::v1::GeneratePasswordRequest;
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use support::{RedisServer, TestServer, constraints};
+use support::{RedisServer, TestServer, constraints, redis_config};
 use tonic::Code;
 
 /// Requests around every boundary: lengths near the limits, minimums that
@@ -87,10 +87,7 @@ proptest! {
 fn server_accepts_compliantly_and_rejects_without_writing() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let redis = RedisServer::start();
-    let server = runtime.block_on(TestServer::with_redis(
-        &redis.url(),
-        &["--history-cap", "10000"],
-    ));
+    let server = runtime.block_on(TestServer::start(redis_config(&redis.url(), 10000)));
     let client = runtime.block_on(server.client());
     let key = "giropops-senhas:history";
 

@@ -24,7 +24,7 @@ async fn becomes(server: &TestServer, service: &str, status: ServingStatus) -> b
 #[tokio::test]
 async fn redis_down_then_back() {
     let mut redis = RedisServer::start();
-    let server = TestServer::with_redis(&redis.url(), &[]).await;
+    let server = TestServer::with_redis(&redis.url()).await;
     let mut client = server.client().await;
     assert!(becomes(&server, SERVICE, ServingStatus::Serving).await);
     client
@@ -75,7 +75,7 @@ async fn redis_down_then_back() {
 #[tokio::test]
 async fn redis_hanging_fails_fast_instead_of_hanging() {
     let redis = RedisServer::start();
-    let server = TestServer::with_redis(&redis.url(), &[]).await;
+    let server = TestServer::with_redis(&redis.url()).await;
     let mut client = server.client().await;
     client
         .generate_password(GeneratePasswordRequest::default())
@@ -117,7 +117,7 @@ async fn redis_absent_at_start_is_reported_then_picked_up() {
     let mut redis = RedisServer::start();
     let url = redis.url();
     redis.stop();
-    let server = TestServer::with_redis(&url, &[]).await;
+    let server = TestServer::with_redis(&url).await;
     assert!(
         is(&server, "", ServingStatus::NotServing).await,
         "not serving before redis is seen"
@@ -136,8 +136,7 @@ async fn redis_absent_at_start_is_reported_then_picked_up() {
 #[tokio::test]
 async fn history_off_needs_no_redis() {
     // No redis anywhere: the URL points at a closed port.
-    let server =
-        TestServer::start(&["--history-cap", "0", "--redis-url", "redis://127.0.0.1:1"]).await;
+    let server = TestServer::stateless().await;
     assert!(is(&server, "", ServingStatus::Serving).await);
     assert!(is(&server, SERVICE, ServingStatus::Serving).await);
     let mut client = server.client().await;

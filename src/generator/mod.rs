@@ -18,13 +18,15 @@ mod strength;
 pub use charset::{AMBIGUOUS, CharClass, DIGITS, LOWERCASE, SPECIALS, UPPERCASE};
 pub use entropy::{passphrase_entropy_bits, password_entropy_bits};
 pub use passphrase::{
-    DEFAULT_SEPARATOR, DEFAULT_WORDS, GeneratedPassphrase, MAX_WORDS, MIN_WORDS, PassphraseOptions,
-    PassphrasePolicy, WORDLIST, generate_passphrase,
+    DEFAULT_SEPARATOR, DEFAULT_WORDS, GeneratedPassphrase, MAX_SEPARATOR_BYTES, MAX_WORDS,
+    MIN_WORDS, PassphraseOptions, PassphrasePolicy, WORDLIST, generate_passphrase,
 };
 pub use password::{GeneratedPassword, generate_password};
 pub use policy::{
-    DEFAULT_LENGTH, MAX_CHARSET_BYTES, MAX_LENGTH, MIN_LENGTH, PasswordOptions, PasswordPolicy,
-    PolicyViolation,
+    DEFAULT_LENGTH, LENGTH_RANGE, MAX_CHARSET_BYTES, MAX_LENGTH, MIN_LENGTH, PasswordOptions,
+    PasswordPolicy, PolicyViolation,
 };
 pub use secret::Secret;
-pub use strength::{Strength, check_password};
+pub use strength::{
+    MAX_CHECK_CHARS, MAX_USER_INPUT_CHARS, MAX_USER_INPUTS, Strength, check_password,
+};

@@ -8,5 +8,6 @@ mod password_service;
 
 pub use error::{ApiError, InvalidField};
 pub use password_service::{
-    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PasswordServiceImpl, PasswordServiceServer,
+    DEFAULT_PAGE_SIZE, MAX_BATCH, MAX_PAGE_SIZE, MAX_STREAM, PasswordServiceImpl,
+    PasswordServiceServer,
 };

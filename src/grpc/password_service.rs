@@ -1,8 +1,7 @@
 //! `giropops.v1.PasswordService`: validate → call the domain → convert.
 
-use std::future::Future;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
@@ -59,21 +58,6 @@ impl PasswordServiceImpl {
         }
     }
 
-    /// Runs one call, recording its status code and latency.
-    async fn observed<T>(
-        &self,
-        method: &'static str,
-        call: impl Future<Output = Result<T, Status>>,
-    ) -> Result<T, Status> {
-        let started = Instant::now();
-        let result = call.await;
-        let code = result
-            .as_ref()
-            .map_or_else(Status::code, |_| tonic::Code::Ok);
-        self.metrics.observe_call(method, code, started.elapsed());
-        result
-    }
-
     /// Stores `records` when asked and possible; says whether it did.
     async fn store(&self, records: &[Record], wanted: bool) -> Result<bool, ApiError> {
         match &self.history {
@@ -92,30 +76,28 @@ impl PasswordService for PasswordServiceImpl {
         &self,
         request: Request<GeneratePasswordRequest>,
     ) -> Result<Response<GeneratePasswordResponse>, Status> {
-        self.observed("GeneratePassword", self.generate(request))
-            .await
+        self.generate(request).await
     }
 
     async fn list_passwords(
         &self,
         request: Request<ListPasswordsRequest>,
     ) -> Result<Response<ListPasswordsResponse>, Status> {
-        self.observed("ListPasswords", self.list(request)).await
+        self.list(request).await
     }
 
     async fn generate_passphrase(
         &self,
         request: Request<GeneratePassphraseRequest>,
     ) -> Result<Response<GeneratePassphraseResponse>, Status> {
-        self.observed("GeneratePassphrase", self.passphrase(request))
-            .await
+        self.passphrase(request).await
     }
 
     async fn check_password(
         &self,
         request: Request<CheckPasswordRequest>,
     ) -> Result<Response<CheckPasswordResponse>, Status> {
-        self.observed("CheckPassword", self.check(request)).await
+        self.check(request).await
     }
 
     type StreamPasswordsStream = ReceiverStream<Result<StreamPasswordsResponse, Status>>;
@@ -124,7 +106,7 @@ impl PasswordService for PasswordServiceImpl {
         &self,
         request: Request<StreamPasswordsRequest>,
     ) -> Result<Response<Self::StreamPasswordsStream>, Status> {
-        self.observed("StreamPasswords", self.stream(request)).await
+        self.stream(request).await
     }
 }
 
@@ -225,10 +207,14 @@ impl PasswordServiceImpl {
             .acquire()
             .await
             .map_err(|_| Status::unavailable("strength checks are unavailable"))?;
-        let strength = tokio::task::spawn_blocking(move || check_password(&password, &user_inputs))
-            .await
-            .map_err(|_| Status::internal("strength check failed"))?
-            .map_err(ApiError::from)?;
+        let busy = self.metrics.blocking_started();
+        let strength = tokio::task::spawn_blocking(move || {
+            let _busy = busy;
+            check_password(&password, &user_inputs)
+        })
+        .await
+        .map_err(|_| Status::internal("strength check failed"))?
+        .map_err(ApiError::from)?;
         tracing::debug!(score = strength.score, "password checked");
         Ok(Response::new(strength.into()))
     }

@@ -1,10 +1,10 @@
 //! Test harness: a real `redis-server` per test and the real gRPC server
 //! over real sockets. Nothing is mocked, nothing is shared between tests.
-#![allow(dead_code, unused_imports)] // each test binary uses a different part
+#![allow(dead_code, unused_imports, unreachable_pub)] // each test binary uses a different part
 
 pub mod constraints;
 pub mod redis_server;
 pub mod service;
 
 pub use redis_server::RedisServer;
-pub use service::{TestServer, wait_until};
+pub use service::{HISTORY_KEY, TestServer, redis_config, stateless_config, wait_until};

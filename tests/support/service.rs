@@ -1,12 +1,14 @@
 //! The real gRPC server, in-process, on `127.0.0.1:0`, stopped through a
-//! oneshot; plus typed clients for it.
+//! oneshot; plus typed clients for it. The server is configured with a
+//! [`ServerConfig`] built here, never from the environment: a variable
+//! exported in the developer's shell cannot change a test.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
-use giropops_senhas::config::Cli;
+use giropops_senhas::config::ServerConfig;
+use giropops_senhas::history::HistoryConfig;
 use giropops_senhas::proto::v1::password_service_client::PasswordServiceClient;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -14,6 +16,32 @@ use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
+
+/// The history key the server uses in tests.
+pub const HISTORY_KEY: &str = "giropops-senhas:history";
+
+/// No history, no metrics endpoint, a quick Redis check interval.
+pub fn stateless_config() -> ServerConfig {
+    ServerConfig {
+        redis_check_interval: Duration::from_millis(100),
+        ..ServerConfig::default()
+    }
+}
+
+/// A history of `cap` entries in `redis_url`, with short Redis timeouts.
+pub fn redis_config(redis_url: &str, cap: usize) -> ServerConfig {
+    ServerConfig {
+        history: Some(HistoryConfig {
+            url: redis_url.to_owned(),
+            key: HISTORY_KEY.to_owned(),
+            cap,
+            pool_size: 16,
+            connect_timeout: Duration::from_millis(500),
+            command_timeout: Duration::from_millis(500),
+        }),
+        ..stateless_config()
+    }
+}
 
 /// A running server; dropping it stops it.
 pub struct TestServer {
@@ -23,28 +51,13 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Serves with the given command-line flags, plus a quick Redis check
-    /// interval, short Redis timeouts and no metrics unless `flags` set them.
-    pub async fn start(flags: &[&str]) -> TestServer {
-        let defaults = [
-            ("--metrics-listen", "off"),
-            ("--redis-check-interval", "100ms"),
-            ("--redis-connect-timeout", "500ms"),
-            ("--redis-command-timeout", "500ms"),
-        ];
-        let mut argv = vec!["giropops-senhas"];
-        for (flag, value) in defaults {
-            if !flags.contains(&flag) {
-                argv.extend([flag, value]);
-            }
-        }
-        argv.extend_from_slice(flags);
-        let cli = Cli::try_parse_from(argv).expect("valid flags");
+    /// Serves with `config`.
+    pub async fn start(config: ServerConfig) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            giropops_senhas::server::serve(listener, cli.serve, async {
+            giropops_senhas::server::serve(listener, config, async {
                 stopped.await.ok();
             })
             .await
@@ -57,11 +70,14 @@ impl TestServer {
         }
     }
 
-    /// Serves with history in `redis_url`.
-    pub async fn with_redis(redis_url: &str, extra: &[&str]) -> TestServer {
-        let mut flags = vec!["--redis-url", redis_url];
-        flags.extend_from_slice(extra);
-        TestServer::start(&flags).await
+    /// Serves with no history.
+    pub async fn stateless() -> TestServer {
+        TestServer::start(stateless_config()).await
+    }
+
+    /// Serves with the default history (10 entries) in `redis_url`.
+    pub async fn with_redis(redis_url: &str) -> TestServer {
+        TestServer::start(redis_config(redis_url, 10)).await
     }
 
     /// `http://ADDR`.

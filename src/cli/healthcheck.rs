@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use tonic::transport::Endpoint;
+use giropops_senhas_client::{ConnectError, channel, code_name};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -12,18 +12,21 @@ use tonic_health::pb::health_client::HealthClient;
 /// Why a probe did not see SERVING.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
-    /// The address is not a valid URI.
-    #[error("invalid address {0:?}")]
-    Address(String),
+    /// The address is invalid, or nothing answered there.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
     /// No answer within the timeout.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
-    /// Could not connect.
-    #[error("cannot connect: {0}")]
-    Connect(#[from] tonic::transport::Error),
     /// The server answered with an error.
-    #[error("check failed: {}: {}", .0.code(), .0.message())]
-    Status(#[from] tonic::Status),
+    #[error("check failed: {}: {}", code_name(.0.code()), .0.message())]
+    Status(tonic::Status),
+}
+
+impl From<tonic::Status> for ProbeError {
+    fn from(status: tonic::Status) -> Self {
+        ProbeError::Status(status)
+    }
 }
 
 /// The address to probe a server listening on `listen` from the same host:
@@ -43,13 +46,8 @@ pub async fn probe(
     service: &str,
     timeout: Duration,
 ) -> Result<ServingStatus, ProbeError> {
-    let endpoint = Endpoint::from_shared(addr.to_owned())
-        .map_err(|_| ProbeError::Address(addr.to_owned()))?
-        .connect_timeout(timeout)
-        .timeout(timeout);
     let check = async {
-        let channel = endpoint.connect().await?;
-        let response = HealthClient::new(channel)
+        let response = HealthClient::new(channel(addr, timeout).await?)
             .check(HealthCheckRequest {
                 service: service.to_owned(),
             })

@@ -1,0 +1,200 @@
+//! The gRPC port's own accept path: what happens to a connection before
+//! HTTP/2 sees it (the trust issue puts TLS here too).
+//!
+//! Every accepted socket gets `TCP_NODELAY` (without it Nagle's algorithm
+//! holds small replies ~40 ms for a client that waits for each reply before
+//! sending again) and TCP keepalive. Open connections are capped: at the
+//! cap, accepting pauses and new clients wait in the kernel's backlog. A
+//! connection that has not sent the 24-byte HTTP/2 preface within
+//! `preface_timeout` is closed (hyper has no such deadline). When the
+//! process runs out of file descriptors, accepting backs off with one WARN
+//! instead of spinning.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use socket2::{SockRef, TcpKeepalive};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::time::{Sleep, sleep};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::server::{Connected, TcpConnectInfo};
+
+use crate::metrics::{GaugeGuard, Metrics};
+
+/// Length of the HTTP/2 client connection preface.
+const PREFACE_LEN: usize = 24;
+/// Idle time before TCP keepalive probes start.
+const KEEPALIVE_TIME: Duration = Duration::from_secs(60);
+/// Between keepalive probes.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+/// How long accepting pauses after an error (out of file descriptors…).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Bounds on connections.
+#[derive(Debug, Clone, Copy)]
+pub struct AcceptLimits {
+    /// Most connections open at once.
+    pub max_connections: usize,
+    /// Time a new connection has to send the HTTP/2 preface.
+    pub preface_timeout: Duration,
+}
+
+/// Accepts connections from `listener` until the returned stream is
+/// dropped.
+pub fn incoming(
+    listener: TcpListener,
+    limits: AcceptLimits,
+    metrics: Metrics,
+) -> ReceiverStream<io::Result<Connection>> {
+    let (sender, receiver) = mpsc::channel(1);
+    tokio::spawn(accept_loop(listener, limits, metrics, sender));
+    ReceiverStream::new(receiver)
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    limits: AcceptLimits,
+    metrics: Metrics,
+    sender: mpsc::Sender<io::Result<Connection>>,
+) {
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let mut out_of_descriptors = false;
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.expect("never closed"),
+            () = sender.closed() => return,
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = sender.closed() => return,
+        };
+        let stream = match accepted {
+            Ok((stream, _peer)) => {
+                if out_of_descriptors {
+                    tracing::info!("accepting connections again");
+                    out_of_descriptors = false;
+                }
+                stream
+            }
+            Err(error) => {
+                // EMFILE (24) / ENFILE (23): out of file descriptors.
+                if matches!(error.raw_os_error(), Some(23 | 24)) {
+                    if !out_of_descriptors {
+                        tracing::warn!(%error, "out of file descriptors: accepting paused, retrying every {}ms", ACCEPT_BACKOFF.as_millis());
+                        out_of_descriptors = true;
+                    }
+                } else {
+                    tracing::debug!(%error, "accept failed");
+                }
+                sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
+        if let Err(error) = configure(&stream) {
+            tracing::debug!(%error, "cannot set socket options; connection dropped");
+            continue;
+        }
+        let connection = Connection {
+            io: stream,
+            preface_deadline: Some(Box::pin(sleep(limits.preface_timeout))),
+            preface_left: PREFACE_LEN,
+            _permit: permit,
+            _open: metrics.connection_opened(),
+        };
+        if sender.send(Ok(connection)).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn configure(stream: &TcpStream) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let keepalive = TcpKeepalive::new()
+        .with_time(KEEPALIVE_TIME)
+        .with_interval(KEEPALIVE_INTERVAL);
+    SockRef::from(stream).set_tcp_keepalive(&keepalive)
+}
+
+/// An accepted connection: holds its place under the connection cap and
+/// in the open-connections gauge until it is dropped.
+#[derive(Debug)]
+pub struct Connection {
+    io: TcpStream,
+    /// Until the preface has arrived.
+    preface_deadline: Option<Pin<Box<Sleep>>>,
+    preface_left: usize,
+    _permit: OwnedSemaphorePermit,
+    _open: GaugeGuard,
+}
+
+impl AsyncRead for Connection {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        let before = buf.filled().len();
+        let result = Pin::new(&mut this.io).poll_read(cx, buf);
+        let Some(deadline) = this.preface_deadline.as_mut() else {
+            return result;
+        };
+        match result {
+            Poll::Ready(Ok(())) => {
+                let read = buf.filled().len() - before;
+                this.preface_left = this.preface_left.saturating_sub(read);
+                if this.preface_left == 0 {
+                    this.preface_deadline = None;
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending if deadline.as_mut().poll(cx).is_ready() => Poll::Ready(Err(
+                io::Error::new(io::ErrorKind::TimedOut, "no HTTP/2 preface in time"),
+            )),
+            other => other,
+        }
+    }
+}
+
+impl AsyncWrite for Connection {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+}
+
+impl Connected for Connection {
+    type ConnectInfo = TcpConnectInfo;
+
+    fn connect_info(&self) -> TcpConnectInfo {
+        self.io.connect_info()
+    }
+}

@@ -1,0 +1,131 @@
+//! The client subcommands' command-line grammar.
+
+use std::time::Duration;
+
+use clap::Args;
+
+/// Where and how a client subcommand talks to the server.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// Server address: host:port or http://host:port (plaintext), or
+    /// https://host:port (TLS).
+    #[arg(long, env = "GIROPOPS_ADDR", default_value = "http://127.0.0.1:50051")]
+    pub addr: String,
+    /// Print JSON instead of human text.
+    #[arg(long)]
+    pub json: bool,
+    /// Bound on connecting and on the call.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+}
+
+/// `generate` options (the server validates them).
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    /// Where and how to call the server.
+    pub client: ClientArgs,
+    /// Number of characters (4-1024; 0: 16).
+    #[arg(long, default_value_t = 0)]
+    pub length: u32,
+    /// Use digits.
+    #[arg(long, visible_alias = "number")]
+    pub numbers: bool,
+    /// Use special characters.
+    #[arg(long)]
+    pub special: bool,
+    /// Leave out lower-case letters.
+    #[arg(long)]
+    pub no_lowercase: bool,
+    /// Leave out upper-case letters.
+    #[arg(long)]
+    pub no_uppercase: bool,
+    /// Least number of lower-case letters.
+    #[arg(long, default_value_t = 0)]
+    pub min_lowercase: u32,
+    /// Least number of upper-case letters.
+    #[arg(long, default_value_t = 0)]
+    pub min_uppercase: u32,
+    /// Least number of digits.
+    #[arg(long, default_value_t = 0)]
+    pub min_digits: u32,
+    /// Least number of special characters.
+    #[arg(long, default_value_t = 0)]
+    pub min_specials: u32,
+    /// Leave out look-alike characters.
+    #[arg(long)]
+    pub exclude_ambiguous: bool,
+    /// Characters never to use.
+    #[arg(long)]
+    pub exclude: Option<String>,
+    /// Special characters to use instead of the 32 defaults.
+    #[arg(long)]
+    pub special_chars: Option<String>,
+    /// How many passwords (1-1000).
+    #[arg(long, default_value_t = 1)]
+    pub count: u32,
+    /// Do not add them to the history.
+    #[arg(long)]
+    pub no_store: bool,
+}
+
+/// `passphrase` options.
+#[derive(Debug, Args)]
+pub struct PassphraseArgs {
+    #[command(flatten)]
+    /// Where and how to call the server.
+    pub client: ClientArgs,
+    /// Number of words (3-20; 0: 6).
+    #[arg(long, default_value_t = 0)]
+    pub words: u32,
+    /// Between words (default "-").
+    #[arg(long)]
+    pub separator: Option<String>,
+    /// Capitalize each word.
+    #[arg(long)]
+    pub capitalize: bool,
+    /// Append a digit to one word.
+    #[arg(long, visible_alias = "number")]
+    pub numbers: bool,
+    /// Do not add it to the history.
+    #[arg(long)]
+    pub no_store: bool,
+}
+
+/// `list` options.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    /// Where and how to call the server.
+    pub client: ClientArgs,
+    /// How many (0: 10; at most 1000).
+    #[arg(long, default_value_t = 0)]
+    pub page_size: u32,
+}
+
+/// `check` options.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    /// Where and how to call the server.
+    pub client: ClientArgs,
+    /// A word the password should not be built from (repeatable).
+    #[arg(long = "user-input")]
+    pub user_inputs: Vec<String>,
+}
+
+/// `healthcheck` options.
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// Server to probe. Default: this host at the port of LISTEN_ADDR
+    /// (http://127.0.0.1:50051 unless LISTEN_ADDR says otherwise), so the
+    /// image's HEALTHCHECK follows a changed listen address.
+    #[arg(long, env = "HEALTHCHECK_ADDR")]
+    pub addr: Option<String>,
+    /// Service to ask about; "" is the whole server.
+    #[arg(long, default_value = "")]
+    pub service: String,
+    /// Give up after this long (e.g. 2s, 500ms).
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+}

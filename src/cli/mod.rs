@@ -1,0 +1,114 @@
+//! The command line: its grammar ([`Cli`], [`serve::ServeArgs`],
+//! [`args`]), and the dispatch of a parsed command line to the server or to
+//! a client subcommand, with the outcome turned into an exit code.
+
+pub mod args;
+pub mod commands;
+pub mod healthcheck;
+pub mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tonic_health::pb::health_check_response::ServingStatus;
+
+use self::args::{CheckArgs, GenerateArgs, HealthcheckArgs, ListArgs, PassphraseArgs};
+use self::serve::ServeArgs;
+use crate::config::ServerConfig;
+use crate::{server, telemetry};
+
+/// giropops-senhas: passwords from a CSPRNG over gRPC, with a capped history
+/// in Redis. Without a subcommand, serves.
+#[derive(Debug, Parser)]
+#[command(
+    name = "giropops-senhas",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// What to do; serving is the default.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Server settings (when serving).
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// Subcommands besides serving.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Probe a running server with grpc.health.v1 Check: exit 0 when
+    /// SERVING, 1 otherwise. For container health checks (no shell needed).
+    Healthcheck(HealthcheckArgs),
+    /// Generate passwords on a running server (printed one per line).
+    Generate(GenerateArgs),
+    /// Generate a passphrase on a running server.
+    Passphrase(PassphraseArgs),
+    /// List the most recent secrets of a running server, newest first.
+    List(ListArgs),
+    /// Check the strength of a password read from stdin (never stored).
+    Check(CheckArgs),
+}
+
+/// Runs what `cli` asks for.
+pub async fn run(cli: Cli) -> ExitCode {
+    let Cli { command, serve } = cli;
+    match command {
+        None => serve_until_signal(serve).await,
+        Some(Command::Healthcheck(HealthcheckArgs {
+            addr,
+            service,
+            timeout,
+        })) => {
+            let addr = addr.unwrap_or_else(|| healthcheck::local_addr(serve.listen));
+            healthcheck_exit(healthcheck::probe(&addr, &service, timeout).await)
+        }
+        Some(Command::Generate(args)) => commands::finish(commands::generate(args).await),
+        Some(Command::Passphrase(args)) => commands::finish(commands::passphrase(args).await),
+        Some(Command::List(args)) => commands::finish(commands::list(args).await),
+        Some(Command::Check(args)) => commands::finish(commands::check(args).await),
+    }
+}
+
+/// Serves until SIGTERM/SIGINT. A failure to start is one line naming what
+/// failed and the flag that changes it.
+async fn serve_until_signal(args: ServeArgs) -> ExitCode {
+    telemetry::init(args.log.log_format, &args.log.log_level);
+    let listen = args.listen;
+    let config = match ServerConfig::try_from(args) {
+        Ok(config) => config,
+        Err(errors) => {
+            tracing::error!("{errors}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match server::run(listen, config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// SERVING → 0; anything else → 1, with the reason.
+fn healthcheck_exit(outcome: Result<ServingStatus, healthcheck::ProbeError>) -> ExitCode {
+    match outcome {
+        Ok(ServingStatus::Serving) => {
+            println!("SERVING");
+            ExitCode::SUCCESS
+        }
+        Ok(status) => {
+            println!("{}", status.as_str_name());
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("unhealthy: {}", giropops_senhas_client::error_chain(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

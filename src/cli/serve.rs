@@ -1,0 +1,257 @@
+//! The server's command-line grammar: every flag is also an environment
+//! variable. [`ServeArgs`] is turned into the runtime
+//! [`ServerConfig`](crate::config::ServerConfig) by `TryFrom`, which reports
+//! every invalid setting at once.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Args;
+use deadpool_redis::redis::IntoConnectionInfo;
+
+use crate::config::{Limits, ServerConfig};
+use crate::history::{HistoryConfig, MAX_CAP, redact_url};
+use crate::telemetry::LogFormat;
+
+/// Everything the server needs.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on for gRPC.
+    #[arg(long = "listen", env = "LISTEN_ADDR", default_value = "0.0.0.0:50051")]
+    pub listen: SocketAddr,
+    /// Redis connection.
+    #[command(flatten)]
+    pub redis: RedisArgs,
+    /// Password history.
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// Server limits and lifecycle.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// Logging.
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// Address of the Prometheus endpoint (GET /metrics), e.g.
+    /// 0.0.0.0:9090 to be scraped from other hosts; "off" disables it.
+    #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9090")]
+    pub metrics_listen: MetricsAddr,
+}
+
+/// Where to serve metrics, if anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsAddr(pub Option<SocketAddr>);
+
+impl std::str::FromStr for MetricsAddr {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.trim() {
+            "off" | "" => Ok(MetricsAddr(None)),
+            addr => addr
+                .parse()
+                .map(|addr| MetricsAddr(Some(addr)))
+                .map_err(|_| {
+                    format!("expected host:port (e.g. 127.0.0.1:9090) or \"off\", got {addr:?}")
+                }),
+        }
+    }
+}
+
+/// How to reach Redis.
+#[derive(Debug, Args)]
+pub struct RedisArgs {
+    /// Redis URL (redis:// or rediss:// for TLS, with user:password@ if
+    /// needed). When unset, built from REDIS_HOST and REDIS_PORT
+    /// (default redis://127.0.0.1:6379).
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Redis host, used only when REDIS_URL is unset (compatibility with
+    /// the original app).
+    #[arg(long, env = "REDIS_HOST", default_value = "127.0.0.1")]
+    pub redis_host: String,
+    /// Redis port, used only when REDIS_URL is unset.
+    #[arg(long, env = "REDIS_PORT", default_value_t = 6379)]
+    pub redis_port: u16,
+    /// Most Redis connections open at once.
+    #[arg(long, env = "REDIS_POOL_SIZE", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub redis_pool_size: u16,
+    /// Bound on connecting to Redis and on waiting for a free connection.
+    #[arg(long, env = "REDIS_CONNECT_TIMEOUT", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub redis_connect_timeout: Duration,
+    /// Bound on one Redis operation; past it the call fails UNAVAILABLE.
+    #[arg(long, env = "REDIS_COMMAND_TIMEOUT", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub redis_command_timeout: Duration,
+    /// How often health pings Redis (NOT_SERVING while it fails).
+    #[arg(long, env = "REDIS_CHECK_INTERVAL", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub redis_check_interval: Duration,
+}
+
+impl RedisArgs {
+    /// The URL to connect to: REDIS_URL, else REDIS_HOST and REDIS_PORT.
+    pub fn url(&self) -> String {
+        match &self.redis_url {
+            Some(url) if !url.trim().is_empty() => url.trim().to_owned(),
+            _ => format!("redis://{}:{}", self.redis_host, self.redis_port),
+        }
+    }
+}
+
+/// What to keep.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Most passwords kept in the history. 0 turns history off: no Redis is
+    /// used at all and ListPasswords answers FAILED_PRECONDITION.
+    #[arg(long, env = "HISTORY_CAP", default_value_t = 10,
+          value_parser = clap::value_parser!(u16).range(0..=MAX_CAP as i64))]
+    pub history_cap: u16,
+    /// Redis key of the history list.
+    #[arg(long, env = "HISTORY_KEY", default_value = "giropops-senhas:history")]
+    pub history_key: String,
+}
+
+/// Bounds on what the server accepts and how it stops.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct LimitArgs {
+    /// Longest a single call may run; past it the call ends
+    /// DEADLINE_EXCEEDED (a client's shorter grpc-timeout wins).
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
+    /// On SIGTERM/SIGINT, how long in-flight calls may take to finish.
+    #[arg(long, env = "DRAIN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub drain_timeout: Duration,
+    /// Largest request message accepted, in bytes.
+    #[arg(long, env = "MAX_REQUEST_BYTES", default_value_t = 64 * 1024,
+          value_parser = clap::value_parser!(u32).range(1024..=4 * 1024 * 1024))]
+    pub max_request_bytes: u32,
+    /// Most concurrent calls on one connection.
+    #[arg(long, env = "MAX_CONCURRENT_STREAMS", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_concurrent_streams: u32,
+    /// Connections are closed gracefully after this long, so clients
+    /// reconnect and spread over new replicas (0s: never).
+    #[arg(long, env = "MAX_CONNECTION_AGE", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub max_connection_age: Duration,
+    /// Most client connections open at once; at the cap new clients wait
+    /// in the listen backlog.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// Time a new connection has to send the HTTP/2 preface before it is
+    /// closed.
+    #[arg(long, env = "PREFACE_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub preface_timeout: Duration,
+}
+
+/// Log output.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    /// Log filter, in tracing's EnvFilter syntax (e.g. info,giropops_senhas=debug).
+    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+}
+
+/// Every invalid server setting, each naming its flag and variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {}", .0.join("; "))]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl TryFrom<ServeArgs> for ServerConfig {
+    type Error = ConfigErrors;
+
+    /// Checks every setting and reports all the invalid ones at once.
+    fn try_from(args: ServeArgs) -> Result<Self, ConfigErrors> {
+        // Every field is named: a new flag cannot be silently ignored here.
+        let ServeArgs {
+            listen: _, // bound by `server::run`
+            redis,
+            history,
+            limits,
+            log: _, // applied by `telemetry::init`
+            metrics_listen: MetricsAddr(metrics_addr),
+        } = args;
+        let mut errors = Vec::new();
+        let url = redis.url();
+        let RedisArgs {
+            redis_url: _, // read through `url()`
+            redis_host: _,
+            redis_port: _,
+            redis_pool_size,
+            redis_connect_timeout,
+            redis_command_timeout,
+            redis_check_interval,
+        } = redis;
+        let HistoryArgs {
+            history_cap,
+            history_key,
+        } = history;
+        let LimitArgs {
+            request_timeout,
+            drain_timeout,
+            max_request_bytes,
+            max_concurrent_streams,
+            max_connection_age,
+            max_connections,
+            preface_timeout,
+        } = limits;
+        for (value, flag) in [
+            (request_timeout, "--request-timeout/REQUEST_TIMEOUT"),
+            (preface_timeout, "--preface-timeout/PREFACE_TIMEOUT"),
+            (
+                redis_connect_timeout,
+                "--redis-connect-timeout/REDIS_CONNECT_TIMEOUT",
+            ),
+            (
+                redis_command_timeout,
+                "--redis-command-timeout/REDIS_COMMAND_TIMEOUT",
+            ),
+            (
+                redis_check_interval,
+                "--redis-check-interval/REDIS_CHECK_INTERVAL",
+            ),
+        ] {
+            if value.is_zero() {
+                errors.push(format!("{flag} must be above 0"));
+            }
+        }
+        let history = (history_cap > 0).then(|| {
+            if history_key.trim().is_empty() {
+                errors.push("--history-key/HISTORY_KEY must not be empty".to_owned());
+            }
+            if let Err(error) = url.as_str().into_connection_info() {
+                errors.push(format!(
+                    "--redis-url/REDIS_URL {:?} is not a Redis URL ({error}); expected redis://host:port or rediss://host:port",
+                    redact_url(&url)
+                ));
+            }
+            HistoryConfig {
+                url,
+                key: history_key,
+                cap: usize::from(history_cap),
+                pool_size: usize::from(redis_pool_size),
+                connect_timeout: redis_connect_timeout,
+                command_timeout: redis_command_timeout,
+            }
+        });
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        Ok(ServerConfig {
+            history,
+            redis_check_interval,
+            limits: Limits {
+                request_timeout,
+                drain_timeout,
+                max_request_bytes: max_request_bytes as usize,
+                max_concurrent_streams,
+                max_connection_age: (!max_connection_age.is_zero()).then_some(max_connection_age),
+                max_connections: max_connections as usize,
+                preface_timeout,
+            },
+            metrics_addr,
+        })
+    }
+}

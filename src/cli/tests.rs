@@ -1,0 +1,131 @@
+//! The grammar, parsed without the environment: a variable exported in the
+//! developer's shell cannot change these results.
+
+use std::time::Duration;
+
+use clap::{CommandFactory, FromArgMatches};
+
+use super::serve::MetricsAddr;
+use super::*;
+
+/// The CLI with every `env = …` source removed.
+fn hermetic() -> clap::Command {
+    fn strip(command: clap::Command) -> clap::Command {
+        command.mut_args(|arg| arg.env(None)).mut_subcommands(strip)
+    }
+    strip(Cli::command())
+}
+
+fn try_parse(args: &[&str]) -> Result<Cli, clap::Error> {
+    let matches = hermetic()
+        .try_get_matches_from(std::iter::once("giropops-senhas").chain(args.iter().copied()))?;
+    Cli::from_arg_matches(&matches)
+}
+
+fn parse(args: &[&str]) -> Cli {
+    try_parse(args).expect("valid arguments")
+}
+
+fn config(args: &[&str]) -> Result<ServerConfig, serve::ConfigErrors> {
+    ServerConfig::try_from(parse(args).serve)
+}
+
+#[test]
+fn cli_is_well_formed() {
+    Cli::command().debug_assert();
+}
+
+#[test]
+fn redis_url_wins_over_host_and_port() {
+    let cli = parse(&[
+        "--redis-url",
+        "rediss://r:6380",
+        "--redis-host",
+        "h",
+        "--redis-port",
+        "1",
+    ]);
+    assert_eq!(cli.serve.redis.url(), "rediss://r:6380");
+    let cli = parse(&["--redis-host", "cache", "--redis-port", "6390"]);
+    assert_eq!(cli.serve.redis.url(), "redis://cache:6390");
+}
+
+#[test]
+fn defaults_become_the_documented_config() {
+    let config = config(&[]).unwrap();
+    let history = config.history.expect("history on by default");
+    assert_eq!(history.cap, 10);
+    assert_eq!(history.url, "redis://127.0.0.1:6379");
+    assert_eq!(history.key, "giropops-senhas:history");
+    assert_eq!(config.metrics_addr, Some("127.0.0.1:9090".parse().unwrap()));
+    assert_eq!(config.limits.request_timeout, Duration::from_secs(10));
+    assert_eq!(
+        config.limits.max_connection_age,
+        Some(Duration::from_secs(300))
+    );
+}
+
+#[test]
+fn history_cap_zero_means_no_history() {
+    assert!(config(&["--history-cap", "0"]).unwrap().history.is_none());
+}
+
+#[test]
+fn bounds_are_enforced() {
+    assert!(try_parse(&["--history-cap", "10001"]).is_err());
+    assert!(try_parse(&["--redis-pool-size", "0"]).is_err());
+}
+
+#[test]
+fn every_invalid_setting_is_reported_at_once() {
+    let errors = config(&[
+        "--request-timeout",
+        "0s",
+        "--history-key",
+        " ",
+        "--redis-url",
+        "http://user:hunter2@x",
+    ])
+    .unwrap_err();
+    assert_eq!(errors.0.len(), 3, "{errors}");
+    let text = errors.to_string();
+    assert!(
+        text.contains("--request-timeout/REQUEST_TIMEOUT must be above 0"),
+        "{text}"
+    );
+    assert!(text.contains("--history-key/HISTORY_KEY"), "{text}");
+    assert!(text.contains("--redis-url/REDIS_URL"), "{text}");
+    assert!(!text.contains("hunter2"), "the password leaked: {text}");
+}
+
+#[test]
+fn metrics_can_be_turned_off() {
+    assert_eq!(
+        parse(&["--metrics-listen", "off"]).serve.metrics_listen,
+        MetricsAddr(None)
+    );
+    let error = try_parse(&["--metrics-listen", "nope"])
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("expected host:port"), "{error}");
+}
+
+#[test]
+fn healthcheck_is_a_subcommand() {
+    let cli = parse(&["healthcheck", "--addr", "http://127.0.0.1:1"]);
+    match cli.command {
+        Some(Command::Healthcheck(args)) => {
+            assert_eq!(args.addr.as_deref(), Some("http://127.0.0.1:1"))
+        }
+        other => panic!("expected healthcheck, got {other:?}"),
+    }
+}
+
+#[test]
+fn numbers_is_spelled_the_same_everywhere() {
+    for command in ["generate", "passphrase"] {
+        for flag in ["--numbers", "--number"] {
+            assert!(try_parse(&[command, flag]).is_ok(), "{command} {flag}");
+        }
+    }
+}

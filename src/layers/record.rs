@@ -1,0 +1,203 @@
+//! Per-call metrics as a tower layer: calls by service, method and status
+//! code, latency, and calls in flight.
+//!
+//! The code comes from `grpc-status`: in the response headers (a
+//! trailers-only response: errors, rejections by later layers) or in the
+//! trailers at the end of the body (unary replies and streams, counted
+//! when they end). A [`CallGuard`] that is dropped before it saw a status —
+//! the client went away, or the call was cut by a timeout outside this
+//! layer — counts the call as `CANCELLED`, or `DEADLINE_EXCEEDED` when its
+//! deadline had passed.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use tonic::Code;
+use tower::{Layer, Service};
+
+use super::grpc::{call_deadline, status_code};
+use crate::metrics::{Method, Metrics};
+
+/// Records every call into [`Metrics`].
+#[derive(Debug, Clone)]
+pub struct RecordLayer {
+    metrics: Metrics,
+    request_timeout: Duration,
+}
+
+impl RecordLayer {
+    /// Records into `metrics`; `request_timeout` tells a cut call's code.
+    pub fn new(metrics: Metrics, request_timeout: Duration) -> Self {
+        RecordLayer {
+            metrics,
+            request_timeout,
+        }
+    }
+}
+
+impl<S> Layer<S> for RecordLayer {
+    type Service = Record<S>;
+
+    fn layer(&self, inner: S) -> Record<S> {
+        Record {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service [`RecordLayer`] makes.
+#[derive(Debug, Clone)]
+pub struct Record<S> {
+    inner: S,
+    layer: RecordLayer,
+}
+
+impl<S, B, RB> Service<http::Request<B>> for Record<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<RB>>,
+    RB: Body,
+{
+    type Response = http::Response<RecordedBody<RB>>;
+    type Error = S::Error;
+    type Future = RecordedFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let guard = CallGuard {
+            metrics: self.layer.metrics.clone(),
+            method: Method::from_path(request.uri().path()),
+            started: Instant::now(),
+            deadline: call_deadline(request.headers(), self.layer.request_timeout),
+            finished: false,
+        };
+        guard.metrics.call_started(guard.method);
+        RecordedFuture {
+            inner: self.inner.call(request),
+            guard: Some(guard),
+        }
+    }
+}
+
+/// One call being recorded; records exactly once, at the latest when
+/// dropped.
+#[derive(Debug)]
+pub struct CallGuard {
+    metrics: Metrics,
+    method: Method,
+    started: Instant,
+    deadline: Duration,
+    finished: bool,
+}
+
+impl CallGuard {
+    fn finish(&mut self, code: Code) {
+        if !self.finished {
+            self.finished = true;
+            self.metrics
+                .call_finished(self.method, code, self.started.elapsed());
+        }
+    }
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        let code = if self.started.elapsed() >= self.deadline {
+            Code::DeadlineExceeded
+        } else {
+            Code::Cancelled
+        };
+        self.finish(code);
+    }
+}
+
+pin_project! {
+    /// The response future of [`Record`].
+    pub struct RecordedFuture<F> {
+        #[pin]
+        inner: F,
+        guard: Option<CallGuard>,
+    }
+}
+
+impl<F, RB, E> Future for RecordedFuture<F>
+where
+    F: Future<Output = Result<http::Response<RB>, E>>,
+    RB: Body,
+{
+    type Output = Result<http::Response<RecordedBody<RB>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.inner.poll(cx));
+        let mut guard = this.guard.take().expect("polled after completion");
+        Poll::Ready(match result {
+            Ok(response) => {
+                let guard = match status_code(response.headers()) {
+                    // Trailers-only: the call is over.
+                    Some(code) => {
+                        guard.finish(code);
+                        None
+                    }
+                    None => Some(guard),
+                };
+                Ok(response.map(|inner| RecordedBody { inner, guard }))
+            }
+            Err(error) => {
+                guard.finish(Code::Internal);
+                Err(error)
+            }
+        })
+    }
+}
+
+pin_project! {
+    /// A response body that records its call when the trailers pass, or
+    /// when it is dropped first.
+    pub struct RecordedBody<B> {
+        #[pin]
+        inner: B,
+        guard: Option<CallGuard>,
+    }
+}
+
+impl<B: Body> Body for RecordedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let frame = ready!(this.inner.poll_frame(cx));
+        if let Some(guard) = this.guard.as_mut() {
+            match &frame {
+                Some(Ok(frame)) => {
+                    if let Some(code) = frame.trailers_ref().and_then(status_code) {
+                        guard.finish(code);
+                    }
+                }
+                Some(Err(_)) => guard.finish(Code::Internal),
+                // Ended without a status: not a valid gRPC response.
+                None => guard.finish(Code::Unknown),
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
