@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Container test: the static musl binary, the real Dockerfile's runtime
-# stage, the hardened run, and docker-compose.yml — with podman, offline.
+# Container test: the Dockerfile's builder stage from exactly its build
+# context, the real Dockerfile's runtime stage, the hardened run, and
+# docker-compose.yml — with podman, offline.
 #
 #   bash tests/container/run.sh      (as root; .ci/run installs what it needs)
 #
-# 1. builds the binary as the Dockerfile's builder does (cargo auditable,
-#    musl, release) and checks it is static and carries its audit data;
-# 2. builds the image from ./Dockerfile, the builder stage swapped for that
-#    binary (--build-context builder=DIR), and checks its contents, size,
-#    user and health check;
+# 1. replays the Dockerfile's builder stage on the host from exactly the files
+#    a docker build gives it (its COPY lines and .dockerignore, rebuilt in an
+#    empty directory by builder_context.py) and its own build command
+#    (cargo auditable, musl, release; offline, reusing target/): a file the
+#    context or the COPY lines leave out fails here, as it would in docker;
+#    checks the context leaves out what the image does not need;
+# 2. builds the image from ./Dockerfile, the builder stage swapped for what
+#    step 1 produced (--build-context builder=DIR), and checks its contents,
+#    size, labels (version from Cargo.toml, architecture), user, environment
+#    and health check, and that its binary is static, stripped and carries
+#    its audit data; writes the CycloneDX SBOM;
 # 3. runs it read-only, without capabilities, as 65532, against a host
 #    redis-server; calls it over gRPC from the host; checks `healthcheck`;
 #    checks `podman stop` gives a clean exit 0 within 2 s;
@@ -17,9 +24,16 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 export CONTAINERS_CONF="$root/tests/container/containers.conf"
-TARGET=x86_64-unknown-linux-musl
 IMAGE=giropops-senhas:test
 MAX_IMAGE_BYTES=$((10 * 1024 * 1024))
+case "$(uname -m)" in
+  x86_64) ARCH=amd64 ;;
+  aarch64 | arm64) ARCH=arm64 ;;
+  *) echo "unsupported machine $(uname -m): the image is built for amd64 and arm64" >&2; exit 1 ;;
+esac
+# The version the image is labelled with: Cargo.toml's, as CI passes it.
+VERSION=$(cargo metadata --no-deps --format-version 1 |
+  python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "giropops-senhas"))')
 work=$(mktemp -d)
 pass=0
 fail=0
@@ -38,26 +52,28 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "# 1. static musl binary with audit data"
-cargo auditable build --release --locked --target "$TARGET"
-bin="target/$TARGET/release/giropops-senhas"
-check "binary is statically linked" bash -c "ldd '$bin' 2>&1 | grep -qE 'not a dynamic executable|statically linked'"
-check "binary carries cargo-auditable data (.dep-v0)" bash -c "readelf -S '$bin' | grep -q '\.dep-v0'"
-check "binary is stripped" bash -c "! readelf -S '$bin' | grep -q '\.debug_info'"
-mkdir -p target/sbom
-cargo cyclonedx --format json --override-filename giropops-senhas.cdx >/dev/null
-mv giropops-senhas.cdx.json target/sbom/
-check "CycloneDX SBOM lists dependencies" python3 - target/sbom/giropops-senhas.cdx.json <<'PY'
-import json, sys
-sbom = json.load(open(sys.argv[1]))
-names = {c["name"] for c in sbom.get("components", [])}
-sys.exit(0 if sbom["bomFormat"] == "CycloneDX" and {"tonic", "rand", "redis"} <= names else 1)
-PY
+echo "# 1. the builder stage, from exactly its build context"
+check "the .dockerignore matcher agrees with docker's own cases" \
+  python3 tests/container/builder_context.py --self-test
+python3 tests/container/builder_context.py --list-context > "$work/context"
+echo "build context: $(wc -l < "$work/context") files"
+check "the build context holds no other clients, tests, docs, deploy files or build output" \
+  bash -c "! grep -E '^(clients/(go|python|typescript)|tests|docs|deploy|target|\.git)/|(^|/)target/' '$work/context'"
+check "the builder stage refuses an architecture it has no target for, clearly" bash -c \
+  "python3 tests/container/builder_context.py --build-arg TARGETARCH=riscv64 2>&1 | grep -qF \"unsupported TARGETARCH 'riscv64'\""
+# The builder stage builds offline here: every crate Cargo.lock names, first.
+cargo fetch --locked --quiet
+if python3 tests/container/builder_context.py --export "$work/builder"; then
+  ok "the builder stage builds from its own context (its COPY lines, .dockerignore, its build command)"
+else
+  not_ok "the builder stage builds from its own context (its COPY lines, .dockerignore, its build command)"
+  echo "# container test: $pass passed, $fail failed (nothing to build an image from)"
+  exit 1
+fi
 
 echo "# 2. image from the real Dockerfile"
-mkdir -p "$work/builder/out"
-cp "$bin" "$work/builder/out/giropops-senhas"
-podman build --quiet --format docker --build-context builder="$work/builder" -t "$IMAGE" . >/dev/null
+podman build --quiet --format docker --build-context builder="$work/builder" \
+  --platform "linux/$ARCH" --build-arg VERSION="$VERSION" -t "$IMAGE" . >/dev/null
 size=$(podman image inspect "$IMAGE" --format '{{.Size}}')
 echo "image size: $size bytes ($((size / 1024)) KiB)"
 check "image under 10 MB" test "$size" -lt "$MAX_IMAGE_BYTES"
@@ -65,14 +81,41 @@ check "runs as 65532:65532" test "$(podman image inspect "$IMAGE" --format '{{.C
 check "exec-form HEALTHCHECK calls healthcheck" bash -c \
   "podman image inspect '$IMAGE' --format '{{json .HealthCheck.Test}}' | grep -qF '[\"CMD\",\"/giropops-senhas\",\"healthcheck\"]'"
 check "exec-form ENTRYPOINT" test "$(podman image inspect "$IMAGE" --format '{{json .Config.Entrypoint}}')" = '["/giropops-senhas"]'
-check "OCI labels" bash -c "podman image inspect '$IMAGE' --format '{{json .Labels}}' | grep -q org.opencontainers.image.source"
+check "metrics served on the pod address (ENV METRICS_ADDR=0.0.0.0:9090)" bash -c \
+  "podman image inspect '$IMAGE' --format '{{json .Config.Env}}' | grep -qF '\"METRICS_ADDR=0.0.0.0:9090\"'"
+label() { podman image inspect "$IMAGE" --format "{{index .Labels \"$1\"}}"; }
+check "OCI labels" test -n "$(label org.opencontainers.image.source)"
+echo "version label: $(label org.opencontainers.image.version) (Cargo.toml: $VERSION)"
+check "version label is Cargo.toml's version" test "$(label org.opencontainers.image.version)" = "$VERSION"
+check "architecture label and image architecture are $ARCH" test \
+  "$(label io.github.giropops.senhas.architecture) $(podman image inspect "$IMAGE" --format '{{.Architecture}}')" = "$ARCH $ARCH"
+check "the Dockerfile has no version of its own (no ARG VERSION default)" bash -c "! grep -qE '^[[:space:]]*ARG[[:space:]]+VERSION=' Dockerfile"
 podman save --format docker-archive -o "$work/image.tar" "$IMAGE" >/dev/null
-mkdir -p "$work/image"
+mkdir -p "$work/image" "$work/rootfs"
 tar -xf "$work/image.tar" -C "$work/image"
-files=$(for layer in $(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))[0]["Layers"]))' "$work/image/manifest.json"); do
-  tar -tf "$work/image/$layer"; done | grep -v '/$' | sort -u)
+for layer in $(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))[0]["Layers"]))' "$work/image/manifest.json"); do
+  tar -xf "$work/image/$layer" -C "$work/rootfs"
+done
+files=$(cd "$work/rootfs" && find . ! -type d | sed 's|^\./||' | sort)
 echo "files in the image: $files"
 check "the binary is the only file" test "$files" = "giropops-senhas"
+# From here on the host calls the server with the image's own binary.
+bin="$work/rootfs/giropops-senhas"
+check "binary is statically linked" bash -c "ldd '$bin' 2>&1 | grep -qE 'not a dynamic executable|statically linked'"
+check "binary carries cargo-auditable data (.dep-v0)" bash -c "readelf -S '$bin' | grep -q '\.dep-v0'"
+check "binary is stripped" bash -c "! readelf -S '$bin' | grep -q '\.debug_info'"
+# One SBOM per workspace package, each written beside its Cargo.toml.
+mkdir -p target/sbom
+cargo cyclonedx --format json >/dev/null
+cargo metadata --no-deps --format-version 1 |
+  python3 -c 'import json,os,sys; [print(os.path.join(os.path.dirname(p["manifest_path"]), p["name"] + ".cdx.json")) for p in json.load(sys.stdin)["packages"]]' |
+  while read -r sbom; do mv "$sbom" target/sbom/; done
+check "CycloneDX SBOM lists dependencies" python3 - target/sbom/giropops-senhas.cdx.json <<'PY'
+import json, sys
+sbom = json.load(open(sys.argv[1]))
+names = {c["name"] for c in sbom.get("components", [])}
+sys.exit(0 if sbom["bomFormat"] == "CycloneDX" and {"tonic", "rand", "redis"} <= names else 1)
+PY
 
 echo "# 3. hardened run against a host redis"
 redis_port=$(free_port)
