@@ -2,7 +2,9 @@
 # Every client path against one real server: starts redis-server and the
 # server on free ports, runs the Rust CLI, Python, Go and TypeScript client
 # tests and README's grpcurl examples (grpcurl 1.9 speaking reflection v1,
-# grpcurl 1.8.6 speaking v1alpha), then stops both, whatever happens.
+# grpcurl 1.8.6 speaking v1alpha), checking that each sample output README
+# shows has the keys and JSON types the server really prints, then stops
+# both, whatever happens.
 #
 #   bash clients/test.sh
 set -euo pipefail
@@ -55,7 +57,7 @@ pids+=($!)
 target="127.0.0.1:$port"
 for _ in $(seq 100); do "$bin" healthcheck --addr "http://$target" >/dev/null 2>&1 && break; sleep 0.1; done
 "$bin" healthcheck --addr "http://$target"
-export GIROPOPS_TARGET=$target GIROPOPS_ADDR="http://$target"
+export GIROPOPS_ADDR="http://$target"
 
 echo "# clients"
 rust_cli() {
@@ -69,30 +71,100 @@ rust_cli() {
 run "rust: giropops-senhas generate/passphrase/list/check" rust_cli
 run "python: pytest" "$tools/venv/bin/python" -m pytest -q "$here/python/tests"
 run "python: example" "$tools/venv/bin/python" "$here/python/example.py" "$target"
-run "go: go test" bash -c "cd '$here/go' && go test -count=1 ./..."
+run "go: go test" bash -c "cd '$here/go' && go test -count=1 -v ./..."
 run "go: example" bash -c "cd '$here/go' && go run ./example '$target'"
 run "typescript: node --test" bash -c "cd '$here/typescript' && npm test --silent"
 run "typescript: example" bash -c "cd '$here/typescript' && node dist/src/example.js '$target'"
 
 echo "# README's grpcurl examples"
-python3 - "$root/README.md" > "$work/grpcurl.txt" <<'PY'
-import re, sys
+# Every grpcurl command of README's sh blocks goes to grpcurl.txt, one a line;
+# the commented JSON sample that follows one (`# {` … `# }`) goes to
+# samples/N (N: the command's line in grpcurl.txt).
+mkdir -p "$work/samples"
+python3 - "$root/README.md" "$work/samples" > "$work/grpcurl.txt" <<'PY'
+import itertools, re, sys
 text = open(sys.argv[1]).read()
+n = 0
 for block in re.findall(r"```sh\n(.*?)```", text, re.S):
-    for command in block.replace("\\\n", " ").splitlines():
-        if command.startswith("grpcurl "):
-            print(command)
+    lines = block.replace("\\\n", " ").splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("grpcurl "):
+            n += 1
+            print(line)
+            comment = list(itertools.takewhile(lambda l: l.startswith("#"), lines[i + 1 :]))
+            if comment and comment[0].startswith("# {"):
+                with open(f"{sys.argv[2]}/{n}", "w") as sample:
+                    sample.writelines(l[2:] + "\n" if l.startswith("# ") else l[1:] + "\n" for l in comment)
+PY
+# Same keys, same JSON types (not values) in a README sample and in what
+# the server printed: every response of a stream against the sample's.
+cat > "$work/shape.py" <<'PY'
+import json, sys
+
+def documents(text, what):
+    decoder, docs, i = json.JSONDecoder(), [], 0
+    while True:
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i == len(text):
+            return docs
+        try:
+            doc, i = decoder.raw_decode(text, i)
+        except ValueError as error:
+            sys.exit(f"{what} is not JSON: {error}")
+        docs.append(doc)
+
+def kind(value):
+    if isinstance(value, bool): return "boolean"
+    if isinstance(value, (int, float)): return "number"
+    if isinstance(value, str): return "string"
+    if isinstance(value, list): return "array"
+    if isinstance(value, dict): return "object"
+    return "null"
+
+def shape(value, path="$", into=None):
+    into = set() if into is None else into
+    into.add((path, kind(value)))
+    if isinstance(value, dict):
+        for key, item in value.items():
+            shape(item, f"{path}.{key}", into)
+    elif isinstance(value, list):
+        for item in value:
+            shape(item, f"{path}[]", into)
+    return into
+
+sample = documents(open(sys.argv[1]).read(), "README's sample")
+output = documents(open(sys.argv[2]).read(), "the output")
+if not sample or not output:
+    sys.exit("nothing to compare")
+want = set().union(*(shape(doc) for doc in sample))
+for doc in output:
+    got = shape(doc)
+    if got != want:
+        for path, type_ in sorted(want - got):
+            print(f"  README's sample has {path} ({type_}), the server does not print it")
+        for path, type_ in sorted(got - want):
+            print(f"  the server prints {path} ({type_}), README's sample does not have it")
+        sys.exit(1)
 PY
 examples=$(wc -l < "$work/grpcurl.txt")
-echo "$examples grpcurl commands in README.md"
+samples=$(find "$work/samples" -type f | wc -l)
+echo "$examples grpcurl commands in README.md, $samples with a sample output"
 [ "$examples" -ge 8 ] || { echo "FAIL - README lost its grpcurl examples"; fail=$((fail + 1)); }
+[ "$samples" -ge 5 ] || { echo "FAIL - README lost its grpcurl sample outputs"; fail=$((fail + 1)); }
 grpcurl_examples() { # grpcurl binary
-  local grpcurl=$1 line
+  local grpcurl=$1 line n=0
   while IFS= read -r line; do
+    n=$((n + 1))
     line=${line//localhost:50051/$target}
     line=${line/#grpcurl /}
     echo "\$ grpcurl $line"
     eval "'$grpcurl' $line" > "$work/out" || { cat "$work/out"; return 1; }
+    if [ -f "$work/samples/$n" ]; then
+      python3 "$work/shape.py" "$work/samples/$n" "$work/out" ||
+        { echo "README's sample output differs in shape from the real one:"; cat "$work/out"; return 1; }
+      echo "  (same keys and types as README's sample)"
+    fi
   done < "$work/grpcurl.txt"
 }
 run "grpcurl $GRPCURL_VERSION (reflection v1): README examples" grpcurl_examples "$tools/bin/grpcurl"

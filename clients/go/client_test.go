@@ -17,14 +17,21 @@ import (
 	"github.com/giropops/giropops-senhas/clients/go/giropopsv1"
 )
 
-// dial connects to the server under test (GIROPOPS_TARGET, default localhost:50051).
+// dial connects to the server under test, GIROPOPS_ADDR: http://host:port
+// (or host:port) in plaintext, https://host:port over TLS with the system
+// roots. Without it the test is skipped: these tests need a running server.
 func dial(t *testing.T) (giropopsv1.PasswordServiceClient, context.Context) {
 	t.Helper()
-	target := os.Getenv("GIROPOPS_TARGET")
-	if target == "" {
-		target = "localhost:50051"
+	addr := os.Getenv("GIROPOPS_ADDR")
+	if addr == "" {
+		t.Skip("GIROPOPS_ADDR is not set: these tests need a running server " +
+			"(GIROPOPS_ADDR=http://host:port go test ./...); bash clients/test.sh starts one")
 	}
-	client, conn, err := giropops.Dial(target, false)
+	target, useTLS := strings.CutPrefix(addr, "https://")
+	if !useTLS {
+		target = strings.TrimPrefix(addr, "http://")
+	}
+	client, conn, err := giropops.Dial(strings.TrimSuffix(target, "/"), useTLS)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,8 @@
-"""Calls every RPC of a running server (GIROPOPS_TARGET=host:port)."""
+"""Calls every RPC of a running server.
+
+GIROPOPS_ADDR=http://host:port (or host:port) in plaintext, https://host:port
+over TLS with the system roots. Without GIROPOPS_ADDR every test is skipped.
+"""
 
 import os
 
@@ -7,12 +11,20 @@ import pytest
 
 from giropops_senhas_client import connect, pb
 
-TARGET = os.environ.get("GIROPOPS_TARGET", "localhost:50051")
+ADDR = os.environ.get("GIROPOPS_ADDR", "")
+
+pytestmark = pytest.mark.skipif(
+    not ADDR,
+    reason="GIROPOPS_ADDR is not set: these tests need a running server "
+    "(GIROPOPS_ADDR=http://host:port pytest); bash clients/test.sh starts one",
+)
 
 
 @pytest.fixture(scope="module")
 def client():
-    return connect(TARGET)
+    tls = ADDR.startswith("https://")
+    target = ADDR.split("://", 1)[-1].rstrip("/")
+    return connect(target, tls=tls)
 
 
 def test_generate_password(client):

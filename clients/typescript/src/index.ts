@@ -8,6 +8,7 @@ import { PasswordServiceClient } from "./gen/giropops/v1/password_service";
 
 export * from "./gen/giropops/v1/password_service";
 export { status };
+export type { ServiceError };
 
 /** A client for `host:port`: plaintext by default, TLS with `tls: true`. */
 export function connect(
