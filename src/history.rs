@@ -65,7 +65,9 @@ pub struct Record {
 #[derive(Serialize, Deserialize)]
 struct StoredRecord {
     password: String,
-    created_at_ms: u64,
+    /// Absent when unknown (an entry converted from the original app).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    created_at_ms: Option<u64>,
     #[serde(default)]
     entropy_bits: f64,
 }
@@ -74,7 +76,7 @@ impl From<&Record> for StoredRecord {
     fn from(record: &Record) -> Self {
         StoredRecord {
             password: record.password.expose().to_owned(),
-            created_at_ms: record.created_at.map_or(0, unix_millis),
+            created_at_ms: record.created_at.map(unix_millis),
             entropy_bits: record.entropy_bits,
         }
     }
@@ -113,7 +115,9 @@ impl Record {
         match serde_json::from_str::<StoredRecord>(&entry) {
             Ok(stored) => Record {
                 password: Secret::new(stored.password),
-                created_at: Some(UNIX_EPOCH + Duration::from_millis(stored.created_at_ms)),
+                created_at: stored
+                    .created_at_ms
+                    .map(|ms| UNIX_EPOCH + Duration::from_millis(ms)),
                 entropy_bits: stored.entropy_bits,
             },
             Err(_) => Record {
@@ -271,6 +275,16 @@ mod tests {
             password: Secret::new("p@ss\"w0rd".to_owned()),
             created_at: Some(UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)),
             entropy_bits: 95.5,
+        };
+        assert_eq!(Record::decode(record.encode()), record);
+    }
+
+    #[test]
+    fn an_unknown_time_round_trips_as_unknown() {
+        let record = Record {
+            password: Secret::new("x".to_owned()),
+            created_at: None,
+            entropy_bits: 0.0,
         };
         assert_eq!(Record::decode(record.encode()), record);
     }

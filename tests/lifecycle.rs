@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use clap::CommandFactory;
+use giropops_senhas::cli::Cli;
 use giropops_senhas::cli::healthcheck::probe;
 use giropops_senhas::proto::v1::password_service_client::PasswordServiceClient;
 use giropops_senhas::proto::v1::{GeneratePasswordRequest, ListPasswordsRequest};
@@ -16,6 +18,29 @@ use tempfile::TempDir;
 use tonic_health::pb::health_check_response::ServingStatus;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_giropops-senhas");
+
+/// The binary, with every environment variable it reads removed: a
+/// variable exported in the developer's shell cannot change a test.
+fn binary() -> Command {
+    fn variables(command: &clap::Command, into: &mut Vec<std::ffi::OsString>) {
+        into.extend(
+            command
+                .get_arguments()
+                .filter_map(|arg| arg.get_env().map(Into::into)),
+        );
+        for sub in command.get_subcommands() {
+            variables(sub, into);
+        }
+    }
+    let mut names = Vec::new();
+    variables(&Cli::command(), &mut names);
+    assert!(names.len() > 20, "the CLI reads {} variables", names.len());
+    let mut command = Command::new(BINARY);
+    for name in names {
+        command.env_remove(name);
+    }
+    command
+}
 
 /// The binary running as a child process, its stderr kept in a file.
 struct ServerProcess {
@@ -30,12 +55,11 @@ impl ServerProcess {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("server.log");
         let port = free_port();
-        let child = Command::new(BINARY)
+        let child = binary()
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--metrics-listen", "off"])
             .args(args)
             .envs(env.iter().copied())
-            .env_remove("REDIS_URL")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -211,7 +235,7 @@ async fn healthcheck_subcommand_exit_codes() {
     server.wait_serving().await;
     let healthcheck = |uri: &str| {
         let started = Instant::now();
-        let output = Command::new(BINARY)
+        let output = binary()
             .args(["healthcheck", "--addr", uri])
             .output()
             .unwrap();
@@ -228,10 +252,9 @@ async fn healthcheck_subcommand_exit_codes() {
         .uri
         .trim_start_matches("http://")
         .replace("127.0.0.1", "0.0.0.0");
-    let output = Command::new(BINARY)
+    let output = binary()
         .arg("healthcheck")
         .env("LISTEN_ADDR", &listen)
-        .env_remove("HEALTHCHECK_ADDR")
         .output()
         .unwrap();
     assert!(output.status.success(), "LISTEN_ADDR={listen}: {output:?}");
@@ -330,4 +353,54 @@ async fn logs_never_contain_a_password() {
             "a password leaked into the logs"
         );
     }
+}
+
+/// A port that is taken (Prometheus often holds :9090) is one line naming
+/// the address and the setting that changes it, and exit code 1.
+#[test]
+fn a_taken_port_is_one_actionable_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let free = format!("127.0.0.1:{}", free_port());
+    for (args, flag) in [
+        (
+            ["--listen", free.as_str(), "--metrics-listen", addr.as_str()],
+            "--metrics-listen/METRICS_ADDR",
+        ),
+        (
+            ["--listen", addr.as_str(), "--metrics-listen", "off"],
+            "--listen/LISTEN_ADDR",
+        ),
+    ] {
+        let output = binary()
+            .args(args)
+            .args(["--history-cap", "0"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("ERROR")).collect();
+        assert_eq!(errors.len(), 1, "{stderr}");
+        for needed in [addr.as_str(), "Address already in use", flag] {
+            assert!(errors[0].contains(needed), "{needed:?} missing: {stderr}");
+        }
+    }
+}
+
+/// The CLI names the gRPC code and the cause of a connection failure, and
+/// takes host:port as grpcurl does.
+#[test]
+fn cli_errors_name_the_code_and_the_cause() {
+    let nobody = format!("127.0.0.1:{}", free_port());
+    let output = binary()
+        .args(["generate", "--addr", &nobody])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(&format!("error: cannot connect to http://{nobody}/: "))
+            && stderr.contains("refused"),
+        "{stderr}"
+    );
 }

@@ -14,6 +14,7 @@ mod password;
 mod policy;
 mod secret;
 mod strength;
+mod violation;
 
 pub use charset::{AMBIGUOUS, CharClass, DIGITS, LOWERCASE, SPECIALS, UPPERCASE};
 pub use entropy::{passphrase_entropy_bits, password_entropy_bits};
@@ -24,9 +25,10 @@ pub use passphrase::{
 pub use password::{GeneratedPassword, generate_password};
 pub use policy::{
     DEFAULT_LENGTH, LENGTH_RANGE, MAX_CHARSET_BYTES, MAX_LENGTH, MIN_LENGTH, PasswordOptions,
-    PasswordPolicy, PolicyViolation,
+    PasswordPolicy,
 };
 pub use secret::Secret;
 pub use strength::{
     MAX_CHECK_CHARS, MAX_USER_INPUT_CHARS, MAX_USER_INPUTS, Strength, check_password,
 };
+pub use violation::FieldViolation;

@@ -6,8 +6,8 @@ use rand::seq::IndexedRandom;
 use rand::{CryptoRng, RngExt};
 
 use super::entropy::passphrase_entropy_bits;
-use super::policy::PolicyViolation;
 use super::secret::Secret;
+use super::violation::FieldViolation;
 
 /// The EFF large wordlist (CC BY 3.0 US, see `wordlists/NOTICE.md`): one
 /// `dice-index<TAB>word` per line.
@@ -67,7 +67,7 @@ pub struct PassphrasePolicy {
 
 impl PassphrasePolicy {
     /// Validates `options`, reporting every violation.
-    pub fn new(options: PassphraseOptions) -> Result<Self, Vec<PolicyViolation>> {
+    pub fn new(options: PassphraseOptions) -> Result<Self, Vec<FieldViolation>> {
         let PassphraseOptions {
             word_count,
             separator,
@@ -79,13 +79,15 @@ impl PassphrasePolicy {
             .ok()
             .filter(|w| (MIN_WORDS..=MAX_WORDS).contains(w));
         if words.is_none() {
-            violations.push(PolicyViolation::new(
+            violations.push(FieldViolation::out_of_range(
                 "word_count",
-                format!("word_count must be between {MIN_WORDS} and {MAX_WORDS}, got {word_count}"),
+                MIN_WORDS,
+                MAX_WORDS,
+                word_count,
             ));
         }
         if separator.len() > MAX_SEPARATOR_BYTES {
-            violations.push(PolicyViolation::new(
+            violations.push(FieldViolation::new(
                 "separator",
                 format!(
                     "separator must be at most {MAX_SEPARATOR_BYTES} bytes, got {}",
@@ -96,7 +98,7 @@ impl PassphrasePolicy {
             .chars()
             .find(|c| !(c.is_ascii_graphic() || *c == ' '))
         {
-            violations.push(PolicyViolation::new(
+            violations.push(FieldViolation::new(
                 "separator",
                 format!("separator may only hold printable ASCII characters, got {bad:?}"),
             ));

@@ -1,7 +1,7 @@
 //! Strength of a password a person chose, estimated by zxcvbn. The
 //! password is only borrowed: nothing here keeps or prints it.
 
-use super::policy::PolicyViolation;
+use super::violation::FieldViolation;
 
 /// Longest password assessed, in characters: zxcvbn's cost grows fast with
 /// length, and nobody types more.
@@ -32,17 +32,17 @@ pub struct Strength {
 pub fn check_password(
     password: &str,
     user_inputs: &[String],
-) -> Result<Strength, Vec<PolicyViolation>> {
+) -> Result<Strength, Vec<FieldViolation>> {
     let mut violations = Vec::new();
     let chars = password.chars().count();
     if !(1..=MAX_CHECK_CHARS).contains(&chars) {
-        violations.push(PolicyViolation::new(
+        violations.push(FieldViolation::new(
             "password",
             format!("password must be between 1 and {MAX_CHECK_CHARS} characters, got {chars}"),
         ));
     }
     if user_inputs.len() > MAX_USER_INPUTS {
-        violations.push(PolicyViolation::new(
+        violations.push(FieldViolation::new(
             "user_inputs",
             format!(
                 "user_inputs may hold at most {MAX_USER_INPUTS} entries, got {}",
@@ -53,7 +53,7 @@ pub fn check_password(
         .iter()
         .any(|i| i.chars().count() > MAX_USER_INPUT_CHARS)
     {
-        violations.push(PolicyViolation::new(
+        violations.push(FieldViolation::new(
             "user_inputs",
             format!("each of user_inputs must be at most {MAX_USER_INPUT_CHARS} characters"),
         ));

@@ -1,47 +1,33 @@
 //! Domain errors as gRPC statuses: the one place that decides which code a
-//! caller sees and what the message says.
+//! caller sees and what the message says. Every `Status` a handler returns
+//! is made here.
 
 use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
+use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::generator::PolicyViolation;
+use crate::generator::FieldViolation;
 use crate::history::HistoryError;
-
-/// One invalid request field and how to fix it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidField {
-    /// The field, named as in the proto.
-    pub field: &'static str,
-    /// What is wrong and what is allowed.
-    pub description: String,
-}
-
-impl From<PolicyViolation> for InvalidField {
-    fn from(violation: PolicyViolation) -> Self {
-        InvalidField {
-            field: violation.field,
-            description: violation.description,
-        }
-    }
-}
 
 /// Everything a PasswordService call can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The request broke one or more rules; nothing was done.
     #[error("invalid request")]
-    InvalidArgument(Vec<InvalidField>),
+    InvalidArgument(Vec<FieldViolation>),
     /// The server runs with history off (cap 0).
     #[error("password history is off on this server (history cap is 0)")]
     HistoryDisabled,
-    /// Redis could not be used.
+    /// The history store could not be used.
     #[error(transparent)]
     History(#[from] HistoryError),
+    /// A bug or a broken invariant on the server; the reason is for logs.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
 }
 
-impl From<Vec<PolicyViolation>> for ApiError {
-    fn from(violations: Vec<PolicyViolation>) -> Self {
-        ApiError::InvalidArgument(violations.into_iter().map(InvalidField::from).collect())
+impl From<Vec<FieldViolation>> for ApiError {
+    fn from(violations: Vec<FieldViolation>) -> Self {
+        ApiError::InvalidArgument(violations)
     }
 }
 
@@ -55,9 +41,9 @@ impl From<ApiError> for Status {
                     .collect::<Vec<_>>()
                     .join("; ");
                 tracing::debug!(%message, "rejected invalid request");
-                let violations: Vec<FieldViolation> = fields
+                let violations: Vec<tonic_types::FieldViolation> = fields
                     .into_iter()
-                    .map(|f| FieldViolation::new(f.field, f.description))
+                    .map(|f| tonic_types::FieldViolation::new(f.field, f.description))
                     .collect();
                 Status::with_error_details(
                     Code::InvalidArgument,
@@ -69,27 +55,32 @@ impl From<ApiError> for Status {
                 Status::failed_precondition(ApiError::HistoryDisabled.to_string())
             }
             ApiError::History(error) => history_status(error),
+            ApiError::Internal(reason) => {
+                tracing::error!(reason, "internal error");
+                Status::internal("internal error; see the server's logs")
+            }
         }
     }
 }
 
-/// Redis details are logged for operators; callers get a short reason.
+/// Backend details are logged for operators; callers get a short reason
+/// that does not name the store.
 fn history_status(error: HistoryError) -> Status {
     match error {
         HistoryError::Timeout(after) => {
             tracing::warn!(?after, "password history timed out");
             Status::unavailable(format!(
-                "password history (redis) did not answer within {}ms; try again",
+                "history did not answer within {}ms; try again",
                 after.as_millis()
             ))
         }
         HistoryError::Pool(_) | HistoryError::Redis(_) => {
             tracing::warn!(error = %error, "password history unavailable");
-            Status::unavailable("password history (redis) is unavailable; try again")
+            Status::unavailable("history is unavailable; try again")
         }
         HistoryError::Config(_) => {
             tracing::error!(error = %error, "password history misconfigured");
-            Status::internal("password history is misconfigured on the server")
+            Status::internal("history is misconfigured on the server")
         }
     }
 }
@@ -103,14 +94,11 @@ mod tests {
     #[test]
     fn invalid_argument_lists_every_field_in_message_and_details() {
         let status = Status::from(ApiError::InvalidArgument(vec![
-            InvalidField {
-                field: "length",
-                description: "length must be between 4 and 1024, got 3".into(),
-            },
-            InvalidField {
-                field: "page_size",
-                description: "page_size must be between 0 and 1000, got 5000".into(),
-            },
+            FieldViolation::out_of_range("length", 4, 1024, 3),
+            FieldViolation::new(
+                "page_size",
+                "page_size must be between 0 and 1000, got 5000",
+            ),
         ]));
         assert_eq!(status.code(), Code::InvalidArgument);
         assert_eq!(
@@ -136,28 +124,27 @@ mod tests {
     }
 
     #[test]
-    fn redis_trouble_is_unavailable_without_details() {
+    fn store_trouble_is_unavailable_without_details() {
         let status = Status::from(ApiError::History(HistoryError::Timeout(
             Duration::from_millis(1500),
         )));
         assert_eq!(status.code(), Code::Unavailable);
         assert_eq!(
             status.message(),
-            "password history (redis) did not answer within 1500ms; try again"
+            "history did not answer within 1500ms; try again"
         );
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "10.0.0.7:6379");
         let status = Status::from(ApiError::History(HistoryError::Redis(io.into())));
         assert_eq!(status.code(), Code::Unavailable);
-        assert!(
-            !status.message().contains("10.0.0.7"),
-            "{}",
-            status.message()
-        );
+        assert_eq!(status.message(), "history is unavailable; try again");
     }
 
     #[test]
-    fn misconfiguration_is_internal() {
+    fn misconfiguration_and_bugs_are_internal() {
         let status = Status::from(ApiError::History(HistoryError::Config("x".into())));
         assert_eq!(status.code(), Code::Internal);
+        let status = Status::from(ApiError::Internal("a strength check panicked"));
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("panicked"));
     }
 }

@@ -6,7 +6,7 @@ mod convert;
 mod error;
 mod password_service;
 
-pub use error::{ApiError, InvalidField};
+pub use error::ApiError;
 pub use password_service::{
     DEFAULT_PAGE_SIZE, MAX_BATCH, MAX_PAGE_SIZE, MAX_STREAM, PasswordServiceImpl,
     PasswordServiceServer,

@@ -8,10 +8,10 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use tracing::instrument;
 
-use super::error::{ApiError, InvalidField};
+use super::error::ApiError;
 use crate::generator::{
-    PassphraseOptions, PassphrasePolicy, PasswordOptions, PasswordPolicy, check_password,
-    generate_passphrase, generate_password,
+    FieldViolation, PassphraseOptions, PassphrasePolicy, PasswordOptions, PasswordPolicy,
+    check_password, generate_passphrase, generate_password,
 };
 use crate::history::{History, Record};
 use crate::metrics::{Metrics, SecretKind};
@@ -119,9 +119,9 @@ impl PasswordServiceImpl {
     ) -> Result<Response<GeneratePasswordResponse>, Status> {
         let request = request.into_inner();
         let mut violations = Vec::new();
-        let count = bounded("count", request.count, 1, MAX_BATCH, &mut violations);
+        let count = count_or_default("count", request.count, 1, MAX_BATCH, &mut violations);
         let policy = PasswordPolicy::new(PasswordOptions::from(&request));
-        let policy = collect(policy, violations)?;
+        let policy = with_request_violations(policy, violations)?;
 
         let records: Vec<Record> = (0..count)
             .map(|_| Record::from(generate_password(&policy, &mut rand::rng())))
@@ -148,14 +148,14 @@ impl PasswordServiceImpl {
         request: Request<ListPasswordsRequest>,
     ) -> Result<Response<ListPasswordsResponse>, Status> {
         let mut violations = Vec::new();
-        let page_size = bounded(
+        let page_size = count_or_default(
             "page_size",
             request.get_ref().page_size,
             DEFAULT_PAGE_SIZE,
             MAX_PAGE_SIZE,
             &mut violations,
         );
-        collect(Ok(()), violations)?;
+        with_request_violations(Ok(()), violations)?;
         let history = self.history.as_ref().ok_or(ApiError::HistoryDisabled)?;
         let records = history.recent(page_size).await.map_err(ApiError::from)?;
         tracing::debug!(returned = records.len(), "passwords listed");
@@ -206,14 +206,14 @@ impl PasswordServiceImpl {
             .checks
             .acquire()
             .await
-            .map_err(|_| Status::unavailable("strength checks are unavailable"))?;
+            .map_err(|_| ApiError::Internal("the strength check semaphore closed"))?;
         let busy = self.metrics.blocking_started();
         let strength = tokio::task::spawn_blocking(move || {
             let _busy = busy;
             check_password(&password, &user_inputs)
         })
         .await
-        .map_err(|_| Status::internal("strength check failed"))?
+        .map_err(|_| ApiError::Internal("a strength check panicked"))?
         .map_err(ApiError::from)?;
         tracing::debug!(score = strength.score, "password checked");
         Ok(Response::new(strength.into()))
@@ -227,23 +227,23 @@ impl PasswordServiceImpl {
         let StreamPasswordsRequest { options, count } = request.into_inner();
         let options = options.unwrap_or_default();
         let mut violations = Vec::new();
-        let count = bounded("count", count, 1, MAX_STREAM, &mut violations);
+        let count = count_or_default("count", count, 1, MAX_STREAM, &mut violations);
         if options.count > 1 {
-            violations.push(InvalidField {
-                field: "options.count",
-                description: format!(
+            violations.push(FieldViolation::new(
+                "options.count",
+                format!(
                     "options.count must be 0 or 1 in a stream (use count), got {}",
                     options.count
                 ),
-            });
+            ));
         }
         if options.store == Some(true) {
-            violations.push(InvalidField {
-                field: "options.store",
-                description: "streamed passwords are never stored: leave options.store unset or false".into(),
-            });
+            violations.push(FieldViolation::new(
+                "options.store",
+                "streamed passwords are never stored: leave options.store unset or false",
+            ));
         }
-        let policy = collect(
+        let policy = with_request_violations(
             PasswordPolicy::new(PasswordOptions::from(&options)),
             violations,
         )?;
@@ -267,40 +267,36 @@ impl PasswordServiceImpl {
     }
 }
 
-/// A count-like field: 0 → `default`, above `max` → a violation (and
-/// `default` returned so validation can go on collecting).
-fn bounded(
+/// Reads a count-like field: 0 → `default`; above `max` → a violation
+/// (and `default` returned, so validation goes on collecting).
+fn count_or_default(
     field: &'static str,
     requested: u32,
     default: usize,
     max: usize,
-    violations: &mut Vec<InvalidField>,
+    violations: &mut Vec<FieldViolation>,
 ) -> usize {
     match usize::try_from(requested) {
         Ok(0) => default,
         Ok(n) if n <= max => n,
         _ => {
-            violations.push(InvalidField {
-                field,
-                description: format!(
-                    "{field} must be between 0 and {max} (0 means {default}), got {requested}"
-                ),
-            });
+            violations.push(FieldViolation::out_of_range(field, 0, max, requested));
             default
         }
     }
 }
 
-/// Joins the request-level violations with the domain's, in field order.
-fn collect<T>(
-    domain: Result<T, Vec<crate::generator::PolicyViolation>>,
-    mut violations: Vec<InvalidField>,
+/// The request-level `violations` followed by the domain's, or the
+/// domain's value when there are none.
+fn with_request_violations<T>(
+    domain: Result<T, Vec<FieldViolation>>,
+    mut violations: Vec<FieldViolation>,
 ) -> Result<T, ApiError> {
     match domain {
         Ok(value) if violations.is_empty() => Ok(value),
         Ok(_) => Err(ApiError::InvalidArgument(violations)),
         Err(domain) => {
-            violations.extend(domain.into_iter().map(InvalidField::from));
+            violations.extend(domain);
             Err(ApiError::InvalidArgument(violations))
         }
     }
@@ -311,30 +307,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bounded_applies_default_and_max() {
+    fn counts_take_their_default_and_max() {
         let mut violations = Vec::new();
-        assert_eq!(bounded("page_size", 0, 10, 1000, &mut violations), 10);
-        assert_eq!(bounded("page_size", 1000, 10, 1000, &mut violations), 1000);
+        assert_eq!(
+            count_or_default("page_size", 0, 10, 1000, &mut violations),
+            10
+        );
+        assert_eq!(
+            count_or_default("page_size", 1000, 10, 1000, &mut violations),
+            1000
+        );
         assert!(violations.is_empty());
-        bounded("page_size", 1001, 10, 1000, &mut violations);
+        count_or_default("page_size", 1001, 10, 1000, &mut violations);
         assert_eq!(violations[0].field, "page_size");
         assert_eq!(
             violations[0].description,
-            "page_size must be between 0 and 1000 (0 means 10), got 1001"
+            "page_size must be between 0 and 1000, got 1001"
         );
     }
 
     #[test]
-    fn collect_keeps_every_violation() {
-        let request_level = vec![InvalidField {
-            field: "count",
-            description: "bad count".into(),
-        }];
-        let domain: Result<(), _> = Err(vec![crate::generator::PolicyViolation {
-            field: "length",
-            description: "bad length".into(),
-        }]);
-        match collect(domain, request_level) {
+    fn every_violation_is_kept_request_level_first() {
+        let request_level = vec![FieldViolation::new("count", "bad count")];
+        let domain: Result<(), _> = Err(vec![FieldViolation::new("length", "bad length")]);
+        match with_request_violations(domain, request_level) {
             Err(ApiError::InvalidArgument(fields)) => {
                 let names: Vec<_> = fields.iter().map(|f| f.field).collect();
                 assert_eq!(names, ["count", "length"]);
