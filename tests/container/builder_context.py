@@ -264,6 +264,10 @@ SELF_TEST = [
     (["!clients/rust", "clients/"], "clients/rust/Cargo.toml", True),
     (["*", "!clients/rust/", "**/target/"], "clients/rust/target/debug/x", True),
     (["*", "!clients/rust/", "**/target/"], "clients/rust/src/lib.rs", False),
+    (["*", "!benches/**/*.rs"], "benches/generator.rs", False),
+    (["*", "!benches/**/*.rs"], "benches/generator/main.rs", False),
+    (["*", "!benches/**/*.rs"], "benches/load.sh", True),
+    (["*", "!benches/**/*.rs"], "benches/.tools/bin/ghz", True),
 ]
 
 

@@ -59,6 +59,8 @@ python3 tests/container/builder_context.py --list-context > "$work/context"
 echo "build context: $(wc -l < "$work/context") files"
 check "the build context holds no other clients, tests, docs, deploy files or build output" \
   bash -c "! grep -E '^(clients/(go|python|typescript)|tests|docs|deploy|target|\.git)/|(^|/)target/' '$work/context'"
+check "of benches/, the build context holds only the bench sources" \
+  bash -c "! grep '^benches/' '$work/context' | grep -qv '\.rs\$'"
 check "the builder stage refuses an architecture it has no target for, clearly" bash -c \
   "python3 tests/container/builder_context.py --build-arg TARGETARCH=riscv64 2>&1 | grep -qF \"unsupported TARGETARCH 'riscv64'\""
 # The builder stage builds offline here: every crate Cargo.lock names, first.
