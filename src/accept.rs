@@ -42,6 +42,17 @@ pub struct AcceptLimits {
     pub max_connections: usize,
     /// Time a new connection has to send the HTTP/2 preface.
     pub preface_timeout: Duration,
+    /// Response bytes the calls of one connection may hold.
+    pub connection_budget_bytes: usize,
+}
+
+/// What a call knows of its connection (in its request extensions).
+#[derive(Debug, Clone)]
+pub struct ConnectionInfo {
+    /// Addresses.
+    pub tcp: TcpConnectInfo,
+    /// The connection's response byte budget: one permit per byte.
+    pub budget: Arc<Semaphore>,
 }
 
 /// Accepts connections from `listener` until the returned stream is
@@ -103,6 +114,7 @@ async fn accept_loop(
             io: stream,
             preface_deadline: Some(Box::pin(sleep(limits.preface_timeout))),
             preface_left: PREFACE_LEN,
+            budget: Arc::new(Semaphore::new(limits.connection_budget_bytes)),
             _permit: permit,
             _open: metrics.connection_opened(),
         };
@@ -128,6 +140,7 @@ pub struct Connection {
     /// Until the preface has arrived.
     preface_deadline: Option<Pin<Box<Sleep>>>,
     preface_left: usize,
+    budget: Arc<Semaphore>,
     _permit: OwnedSemaphorePermit,
     _open: GaugeGuard,
 }
@@ -192,9 +205,12 @@ impl AsyncWrite for Connection {
 }
 
 impl Connected for Connection {
-    type ConnectInfo = TcpConnectInfo;
+    type ConnectInfo = ConnectionInfo;
 
-    fn connect_info(&self) -> TcpConnectInfo {
-        self.io.connect_info()
+    fn connect_info(&self) -> ConnectionInfo {
+        ConnectionInfo {
+            tcp: self.io.connect_info(),
+            budget: self.budget.clone(),
+        }
     }
 }

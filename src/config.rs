@@ -51,6 +51,17 @@ pub struct Limits {
     pub max_connections: usize,
     /// Time a new connection has to send the HTTP/2 preface.
     pub preface_timeout: Duration,
+    /// Largest unary response, in bytes, computed before any work
+    /// (`count × length`, `page_size × entry`).
+    pub max_response_bytes: usize,
+    /// Response bytes all calls together may hold until their bodies are
+    /// dropped; past it calls get RESOURCE_EXHAUSTED.
+    pub response_budget_bytes: usize,
+    /// Response bytes the calls of one connection may hold.
+    pub connection_budget_bytes: usize,
+    /// Most PasswordService calls in flight at once (health is never
+    /// limited); past it calls get RESOURCE_EXHAUSTED at once.
+    pub max_in_flight: usize,
 }
 
 impl Default for Limits {
@@ -59,10 +70,14 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(10),
             max_request_bytes: 64 * 1024,
-            max_concurrent_streams: 256,
+            max_concurrent_streams: 64,
             max_connection_age: Some(Duration::from_secs(300)),
             max_connections: 4096,
             preface_timeout: Duration::from_secs(5),
+            max_response_bytes: 1024 * 1024,
+            response_budget_bytes: 64 * 1024 * 1024,
+            connection_budget_bytes: 8 * 1024 * 1024,
+            max_in_flight: 256,
         }
     }
 }

@@ -1,8 +1,14 @@
-//! grpc.health.v1 status, kept true by a background Redis check.
+//! grpc.health.v1 status.
 //!
-//! Both `""` (the whole server) and `giropops.v1.PasswordService` report
-//! SERVING only while Redis answers a PING; the check runs on its own
-//! schedule, so health recovers when Redis does, without any request.
+//! - `""` (the whole server) and `giropops.v1.PasswordService` report the
+//!   process: SERVING from start until shutdown begins. They do not depend
+//!   on Redis: every replica shares one Redis, so a readiness probe that
+//!   followed it would take every pod out of service at once, stateless
+//!   calls included.
+//! - `giropops.v1.History` reports the Redis history: SERVING while a
+//!   background PING (on its own connection, never queued behind traffic)
+//!   answers; it recovers by itself. Absent when the server keeps no
+//!   history. The same state is the `giropops_redis_up` metric.
 
 use std::time::Duration;
 
@@ -20,35 +26,34 @@ use crate::metrics::Metrics;
 pub const PASSWORD_SERVICE: &str =
     <PasswordServiceServer<PasswordServiceImpl> as NamedService>::NAME;
 
-/// Sets both the server's and the PasswordService's status.
+/// The health name of the Redis history.
+pub const HISTORY: &str = "giropops.v1.History";
+
+/// Sets the process's status: the server's and the PasswordService's.
 pub async fn set_status(reporter: &HealthReporter, status: ServingStatus) {
     reporter.set_service_status("", status).await;
     reporter.set_service_status(PASSWORD_SERVICE, status).await;
 }
 
-/// Sets the initial status: SERVING without history; with history,
-/// NOT_SERVING until the watcher started here sees Redis answer.
+/// Reports the process SERVING; with history, starts the watcher that
+/// keeps [`HISTORY`] true (NOT_SERVING until Redis first answers).
 pub async fn start(
     reporter: &HealthReporter,
     history: Option<History>,
     metrics: &Metrics,
     interval: Duration,
 ) -> Option<JoinHandle<()>> {
-    match history {
-        Some(history) => {
-            set_status(reporter, ServingStatus::NotServing).await;
-            Some(tokio::spawn(watch_redis(
-                reporter.clone(),
-                history,
-                metrics.clone(),
-                interval,
-            )))
-        }
-        None => {
-            set_status(reporter, ServingStatus::Serving).await;
-            None
-        }
-    }
+    set_status(reporter, ServingStatus::Serving).await;
+    let history = history?;
+    reporter
+        .set_service_status(HISTORY, ServingStatus::NotServing)
+        .await;
+    Some(tokio::spawn(watch_redis(
+        reporter.clone(),
+        history,
+        metrics.clone(),
+        interval,
+    )))
 }
 
 /// Pings Redis every `interval` and reports the result, logging only
@@ -59,23 +64,24 @@ async fn watch_redis(
     metrics: Metrics,
     interval: Duration,
 ) {
+    let mut pinger = history.pinger();
     let mut last: Option<bool> = None;
     let mut ticks = tokio::time::interval(interval);
     // A slow PING delays the next one instead of bunching them up.
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let healthy = match history.ping().await {
+        let healthy = match pinger.ping().await {
             Ok(()) => true,
             Err(error) => {
                 if last != Some(false) {
-                    tracing::warn!(%error, "redis unreachable: health NOT_SERVING");
+                    tracing::warn!(%error, "redis unreachable: history NOT_SERVING");
                 }
                 false
             }
         };
         if healthy && last != Some(true) {
-            tracing::info!("redis reachable: health SERVING");
+            tracing::info!("redis reachable: history SERVING");
         }
         metrics.set_redis_up(healthy);
         if last != Some(healthy) {
@@ -84,7 +90,7 @@ async fn watch_redis(
             } else {
                 ServingStatus::NotServing
             };
-            set_status(&reporter, status).await;
+            reporter.set_service_status(HISTORY, status).await;
             last = Some(healthy);
         }
     }

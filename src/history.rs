@@ -137,6 +137,9 @@ impl Record {
 #[derive(Clone)]
 pub struct History {
     pool: Pool,
+    /// For [`Pinger`]: its own connection, never queued behind traffic.
+    client: redis::Client,
+    connection: AsyncConnectionConfig,
     key: String,
     cap: usize,
     command_timeout: Duration,
@@ -171,7 +174,9 @@ impl History {
         let connection = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(connect_timeout))
             .set_response_timeout(Some(command_timeout));
-        let manager = Manager::new_with_config(url.as_str(), connection)
+        let client = redis::Client::open(url.as_str())
+            .map_err(|e| HistoryError::Config(format!("redis url: {e}")))?;
+        let manager = Manager::new_with_config(url.as_str(), connection.clone())
             .map_err(|e| HistoryError::Config(format!("redis url: {e}")))?;
         let pool = Pool::builder(manager)
             .max_size(pool_size.max(1))
@@ -183,6 +188,8 @@ impl History {
             .map_err(|e| HistoryError::Config(e.to_string()))?;
         Ok(History {
             pool,
+            client,
+            connection,
             key,
             cap,
             command_timeout,
@@ -235,14 +242,12 @@ impl History {
         Ok(entries.into_iter().map(Record::decode).collect())
     }
 
-    /// Checks that Redis answers, for health reporting.
-    pub async fn ping(&self) -> Result<(), HistoryError> {
-        self.bounded(async {
-            let mut conn = self.pool.get().await?;
-            conn.ping().await?;
-            Ok(())
-        })
-        .await
+    /// A pinger with its own connection, for health reporting.
+    pub fn pinger(&self) -> Pinger {
+        Pinger {
+            history: self.clone(),
+            connection: None,
+        }
     }
 
     async fn bounded<T>(
@@ -252,6 +257,46 @@ impl History {
         tokio::time::timeout(self.command_timeout, operation)
             .await
             .map_err(|_| HistoryError::Timeout(self.command_timeout))?
+    }
+}
+
+/// Checks that Redis answers, on a connection of its own: a PING never
+/// waits behind the traffic in the pool.
+pub struct Pinger {
+    history: History,
+    connection: Option<redis::aio::MultiplexedConnection>,
+}
+
+impl std::fmt::Debug for Pinger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pinger").finish_non_exhaustive()
+    }
+}
+
+impl Pinger {
+    /// PINGs Redis within the command timeout, (re)connecting as needed.
+    pub async fn ping(&mut self) -> Result<(), HistoryError> {
+        let history = self.history.clone();
+        let result = history
+            .bounded(async {
+                let connection = match &mut self.connection {
+                    Some(connection) => connection,
+                    None => self.connection.insert(
+                        history
+                            .client
+                            .get_multiplexed_async_connection_with_config(&history.connection)
+                            .await?,
+                    ),
+                };
+                connection.ping().await?;
+                Ok(())
+            })
+            .await;
+        if result.is_err() {
+            // Reconnect next time: the connection may be the problem.
+            self.connection = None;
+        }
+        result
     }
 }
 

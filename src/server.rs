@@ -14,10 +14,10 @@ use tonic_health::server::HealthReporter;
 
 use crate::accept::{self, AcceptLimits};
 use crate::config::{Limits, ServerConfig};
-use crate::grpc::{PasswordServiceImpl, PasswordServiceServer};
+use crate::grpc::{PasswordServiceImpl, PasswordServiceServer, ReplyLimits};
 use crate::health;
 use crate::history::{History, HistoryError, redact_url};
-use crate::layers;
+use crate::layers::{self, shed::ResponseBudget};
 use crate::metrics::{self, Metrics};
 use crate::proto::FILE_DESCRIPTOR_SET;
 
@@ -58,6 +58,7 @@ pub enum ServeError {
 
 /// Binds `listen` and serves until SIGTERM or SIGINT.
 pub async fn run(listen: SocketAddr, config: ServerConfig) -> Result<(), ServeError> {
+    raise_open_files_limit();
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|source| ServeError::Listen {
@@ -95,12 +96,31 @@ pub async fn serve(
     };
     let (reporter, health_service) = tonic_health::server::health_reporter();
     let watcher = health::start(&reporter, history.clone(), &metrics, redis_check_interval).await;
-    let passwords = PasswordServiceServer::new(PasswordServiceImpl::new(history, metrics.clone()))
-        .max_decoding_message_size(limits.max_request_bytes)
-        .max_encoding_message_size(MAX_RESPONSE_BYTES);
-    let routes = Routes::new(health_service)
-        .add_service(reflection().build_v1()?)
-        .add_service(reflection().build_v1alpha()?)
+    let budget = ResponseBudget::new(limits.response_budget_bytes);
+    let reply_limits = ReplyLimits {
+        max_response_bytes: limits.max_response_bytes,
+        budget: budget.clone(),
+    };
+    let passwords = PasswordServiceServer::new(PasswordServiceImpl::new(
+        history,
+        metrics.clone(),
+        reply_limits,
+    ))
+    .max_decoding_message_size(limits.max_request_bytes)
+    .max_encoding_message_size(MAX_ENCODED_RESPONSE_BYTES);
+    // The same request limit on every service (the message-size layer
+    // answers first, with RESOURCE_EXHAUSTED; this is the second line).
+    let routes = Routes::new(health_service.max_decoding_message_size(limits.max_request_bytes))
+        .add_service(
+            reflection()
+                .build_v1()?
+                .max_decoding_message_size(limits.max_request_bytes),
+        )
+        .add_service(
+            reflection()
+                .build_v1alpha()?
+                .max_decoding_message_size(limits.max_request_bytes),
+        )
         .add_service(passwords);
 
     let local_addr = listener.local_addr().map_err(|source| ServeError::Listen {
@@ -109,8 +129,7 @@ pub async fn serve(
     })?;
     let incoming = accept::incoming(listener, accept_limits(&limits), metrics.clone());
     let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut builder =
-        server_builder(&limits).layer(layers::stack(&metrics, limits.request_timeout));
+    let mut builder = server_builder(&limits).layer(layers::stack(&metrics, &limits, &budget));
     let server = tokio::spawn(builder.add_routes(routes).serve_with_incoming_shutdown(
         incoming,
         async {
@@ -176,9 +195,9 @@ async fn drain(
     Ok(())
 }
 
-/// Largest response message: a batch of 1000 passwords of 1024 characters
-/// is about 1 MiB.
-const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+/// Largest response message tonic will encode: a last line behind
+/// `--max-response-bytes`, which the handlers check before any work.
+const MAX_ENCODED_RESPONSE_BYTES: usize = 128 * 1024 * 1024;
 
 /// The HTTP/2 transport with every limit applied once, for every service.
 /// (The call deadline is a layer: tonic's `timeout` answers CANCELLED.)
@@ -189,8 +208,12 @@ fn server_builder(limits: &Limits) -> Server {
         max_request_bytes: _, // applied per service (decoding limit)
         max_concurrent_streams,
         max_connection_age,
-        max_connections: _, // the accept path
-        preface_timeout: _, // the accept path
+        max_connections: _,         // the accept path
+        preface_timeout: _,         // the accept path
+        connection_budget_bytes: _, // the accept path
+        max_response_bytes: _,      // the PasswordService
+        response_budget_bytes: _,   // the shedding layer
+        max_in_flight: _,           // the shedding layer
     } = *limits;
     let builder = Server::builder()
         .max_concurrent_streams(max_concurrent_streams)
@@ -208,6 +231,16 @@ fn accept_limits(limits: &Limits) -> AcceptLimits {
     AcceptLimits {
         max_connections: limits.max_connections,
         preface_timeout: limits.preface_timeout,
+        connection_budget_bytes: limits.connection_budget_bytes,
+    }
+}
+
+/// Each connection is a file descriptor: raise the soft limit (often 1024)
+/// to the hard one, so the connection cap, not the kernel, is what binds.
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open files limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open files limit"),
     }
 }
 

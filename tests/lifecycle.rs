@@ -259,16 +259,35 @@ async fn healthcheck_subcommand_exit_codes() {
         .unwrap();
     assert!(output.status.success(), "LISTEN_ADDR={listen}: {output:?}");
 
+    // Redis down: the history's health name fails, the process's does not
+    // (readiness must not follow a Redis every replica shares).
+    let history = |uri: &str| {
+        binary()
+            .args([
+                "healthcheck",
+                "--addr",
+                uri,
+                "--service",
+                "giropops.v1.History",
+            ])
+            .output()
+            .unwrap()
+    };
+    assert!(history(&server.uri).status.success());
     redis.stop();
     let not_serving = wait_until(Duration::from_secs(5), || async {
-        !healthcheck(&server.uri).0.status.success()
+        !history(&server.uri).status.success()
     })
     .await;
-    assert!(not_serving, "healthcheck fails while redis is down");
-    let (output, _) = healthcheck(&server.uri);
+    assert!(not_serving, "the history check fails while redis is down");
     assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
+        String::from_utf8_lossy(&history(&server.uri).stdout).trim(),
         "NOT_SERVING"
+    );
+    let (output, _) = healthcheck(&server.uri);
+    assert!(
+        output.status.success(),
+        "the process stays SERVING: {output:?}"
     );
 
     let nobody = format!("http://127.0.0.1:{}", free_port());

@@ -1,5 +1,8 @@
-//! Redis trouble is visible, never silent: UNAVAILABLE for calls, health
-//! NOT_SERVING, and recovery on its own once Redis is back.
+//! Redis trouble is visible, never silent: UNAVAILABLE for the calls that
+//! need it, health `giropops.v1.History` NOT_SERVING, and recovery on its
+//! own once Redis is back — while the process's health (`""`, the
+//! PasswordService: what readiness probes watch) and the calls that need
+//! no Redis stay up.
 
 mod support;
 
@@ -11,6 +14,13 @@ use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 
 const SERVICE: &str = "giropops.v1.PasswordService";
+const HISTORY: &str = "giropops.v1.History";
+
+/// The process's health names stay SERVING.
+async fn process_serving(server: &TestServer) -> bool {
+    is(server, "", ServingStatus::Serving).await
+        && is(server, SERVICE, ServingStatus::Serving).await
+}
 
 async fn is(server: &TestServer, service: &str, status: ServingStatus) -> bool {
     server.health_status(service).await == status as i32
@@ -26,7 +36,7 @@ async fn redis_down_then_back() {
     let mut redis = RedisServer::start();
     let server = TestServer::with_redis(&redis.url()).await;
     let mut client = server.client().await;
-    assert!(becomes(&server, SERVICE, ServingStatus::Serving).await);
+    assert!(becomes(&server, HISTORY, ServingStatus::Serving).await);
     client
         .generate_password(GeneratePasswordRequest::default())
         .await
@@ -44,20 +54,28 @@ async fn redis_down_then_back() {
         .await
         .expect_err("redis is down");
     assert_eq!(status.code(), Code::Unavailable);
-    for service in ["", SERVICE] {
-        assert!(
-            becomes(&server, service, ServingStatus::NotServing).await,
-            "health of {service:?} turns NOT_SERVING"
-        );
-    }
+    assert!(
+        becomes(&server, HISTORY, ServingStatus::NotServing).await,
+        "the history's health turns NOT_SERVING"
+    );
+    assert!(
+        process_serving(&server).await,
+        "readiness does not follow redis"
+    );
+    let stateless = client
+        .generate_password(GeneratePasswordRequest {
+            store: Some(false),
+            ..Default::default()
+        })
+        .await
+        .expect("calls that need no redis keep working");
+    assert!(!stateless.into_inner().stored);
 
     redis.restart();
-    for service in ["", SERVICE] {
-        assert!(
-            becomes(&server, service, ServingStatus::Serving).await,
-            "health of {service:?} recovers without any request"
-        );
-    }
+    assert!(
+        becomes(&server, HISTORY, ServingStatus::Serving).await,
+        "the history's health recovers without any request"
+    );
     let response = client
         .generate_password(GeneratePasswordRequest::default())
         .await
@@ -95,12 +113,16 @@ async fn redis_hanging_fails_fast_instead_of_hanging() {
         "bounded by the command timeout"
     );
     assert!(
-        becomes(&server, "", ServingStatus::NotServing).await,
-        "health turns NOT_SERVING while redis hangs"
+        becomes(&server, HISTORY, ServingStatus::NotServing).await,
+        "the history's health turns NOT_SERVING while redis hangs"
+    );
+    assert!(
+        process_serving(&server).await,
+        "health checks answer at once: their PING has its own connection"
     );
 
     redis.resume();
-    assert!(becomes(&server, "", ServingStatus::Serving).await);
+    assert!(becomes(&server, HISTORY, ServingStatus::Serving).await);
     client
         .generate_password(GeneratePasswordRequest::default())
         .await
@@ -115,11 +137,12 @@ async fn redis_absent_at_start_is_reported_then_picked_up() {
     redis.stop();
     let server = TestServer::with_redis(&url).await;
     assert!(
-        is(&server, "", ServingStatus::NotServing).await,
-        "not serving before redis is seen"
+        is(&server, HISTORY, ServingStatus::NotServing).await,
+        "the history is not serving before redis is seen"
     );
+    assert!(process_serving(&server).await);
     redis.restart();
-    assert!(becomes(&server, "", ServingStatus::Serving).await);
+    assert!(becomes(&server, HISTORY, ServingStatus::Serving).await);
     server
         .client()
         .await
@@ -133,8 +156,16 @@ async fn redis_absent_at_start_is_reported_then_picked_up() {
 async fn history_off_needs_no_redis() {
     // No redis anywhere: the URL points at a closed port.
     let server = TestServer::stateless().await;
-    assert!(is(&server, "", ServingStatus::Serving).await);
-    assert!(is(&server, SERVICE, ServingStatus::Serving).await);
+    assert!(process_serving(&server).await);
+    let unknown = server
+        .health()
+        .await
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: HISTORY.to_owned(),
+        })
+        .await
+        .expect_err("no history to report on");
+    assert_eq!(unknown.code(), Code::NotFound);
     let mut client = server.client().await;
     let response = client
         .generate_password(GeneratePasswordRequest {

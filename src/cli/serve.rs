@@ -125,7 +125,7 @@ pub struct LimitArgs {
           value_parser = clap::value_parser!(u32).range(1024..=4 * 1024 * 1024))]
     pub max_request_bytes: u32,
     /// Most concurrent calls on one connection.
-    #[arg(long, env = "MAX_CONCURRENT_STREAMS", default_value_t = 256,
+    #[arg(long, env = "MAX_CONCURRENT_STREAMS", default_value_t = 64,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_concurrent_streams: u32,
     /// Connections are closed gracefully after this long, so clients
@@ -141,6 +141,25 @@ pub struct LimitArgs {
     /// closed.
     #[arg(long, env = "PREFACE_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
     pub preface_timeout: Duration,
+    /// Largest unary response, in bytes (count × length, page_size ×
+    /// entry); a request that would exceed it is INVALID_ARGUMENT.
+    #[arg(long, env = "MAX_RESPONSE_BYTES", default_value_t = 1024 * 1024,
+          value_parser = clap::value_parser!(u32).range(64 * 1024..=64 * 1024 * 1024))]
+    pub max_response_bytes: u32,
+    /// Response bytes all calls together may hold until the client has
+    /// read them; past it calls get RESOURCE_EXHAUSTED.
+    #[arg(long, env = "RESPONSE_BUDGET_BYTES", default_value_t = 64 * 1024 * 1024,
+          value_parser = clap::value_parser!(u32).range(1024 * 1024..=4 * 1024 * 1024 * 1024 - 1))]
+    pub response_budget_bytes: u32,
+    /// Response bytes the calls of one connection may hold.
+    #[arg(long, env = "CONNECTION_BUDGET_BYTES", default_value_t = 8 * 1024 * 1024,
+          value_parser = clap::value_parser!(u32).range(64 * 1024..=4 * 1024 * 1024 * 1024 - 1))]
+    pub connection_budget_bytes: u32,
+    /// Most PasswordService calls in flight at once (health is never
+    /// limited); past it calls get RESOURCE_EXHAUSTED at once.
+    #[arg(long, env = "MAX_IN_FLIGHT", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_in_flight: u32,
 }
 
 /// Log output.
@@ -196,6 +215,10 @@ impl TryFrom<ServeArgs> for ServerConfig {
             max_connection_age,
             max_connections,
             preface_timeout,
+            max_response_bytes,
+            response_budget_bytes,
+            connection_budget_bytes,
+            max_in_flight,
         } = limits;
         for (value, flag) in [
             (request_timeout, "--request-timeout/REQUEST_TIMEOUT"),
@@ -250,6 +273,10 @@ impl TryFrom<ServeArgs> for ServerConfig {
                 max_connection_age: (!max_connection_age.is_zero()).then_some(max_connection_age),
                 max_connections: max_connections as usize,
                 preface_timeout,
+                max_response_bytes: max_response_bytes as usize,
+                response_budget_bytes: response_budget_bytes as usize,
+                connection_budget_bytes: connection_budget_bytes as usize,
+                max_in_flight: max_in_flight as usize,
             },
             metrics_addr,
         })

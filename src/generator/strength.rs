@@ -3,9 +3,12 @@
 
 use super::violation::FieldViolation;
 
-/// Longest password assessed, in characters: zxcvbn's cost grows fast with
-/// length, and nobody types more.
+/// Longest password accepted, in characters.
 pub const MAX_CHECK_CHARS: usize = 256;
+/// Characters zxcvbn scores: the first 64. Its cost grows much faster than
+/// the length (a crafted 256-character input took ~500 ms); a password
+/// longer than this is at least as strong as its first 64 characters.
+pub const MAX_SCORED_CHARS: usize = 64;
 /// Most `user_inputs` accepted.
 pub const MAX_USER_INPUTS: usize = 16;
 /// Longest user input accepted, in characters.
@@ -28,11 +31,9 @@ pub struct Strength {
     pub suggestions: Vec<String>,
 }
 
-/// Assesses `password`, penalizing passwords built from `user_inputs`.
-pub fn check_password(
-    password: &str,
-    user_inputs: &[String],
-) -> Result<Strength, Vec<FieldViolation>> {
+/// Checks that `password` and `user_inputs` are within bounds (cheap: do
+/// it before queueing for [`score_password`]).
+pub fn validate_check(password: &str, user_inputs: &[String]) -> Result<(), Vec<FieldViolation>> {
     let mut violations = Vec::new();
     let chars = password.chars().count();
     if !(1..=MAX_CHECK_CHARS).contains(&chars) {
@@ -58,14 +59,35 @@ pub fn check_password(
             format!("each of user_inputs must be at most {MAX_USER_INPUT_CHARS} characters"),
         ));
     }
-    if !violations.is_empty() {
-        return Err(violations);
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(violations)
     }
+}
+
+/// Assesses `password`, penalizing passwords built from `user_inputs`.
+pub fn check_password(
+    password: &str,
+    user_inputs: &[String],
+) -> Result<Strength, Vec<FieldViolation>> {
+    validate_check(password, user_inputs)?;
+    Ok(score_password(password, user_inputs))
+}
+
+/// zxcvbn's verdict on the first [`MAX_SCORED_CHARS`] characters of a
+/// validated `password`. CPU work of up to tens of milliseconds: run it
+/// off the async reactor.
+pub fn score_password(password: &str, user_inputs: &[String]) -> Strength {
+    let scored = match password.char_indices().nth(MAX_SCORED_CHARS) {
+        Some((end, _)) => &password[..end],
+        None => password,
+    };
     let inputs: Vec<&str> = user_inputs.iter().map(String::as_str).collect();
-    let estimate = zxcvbn::zxcvbn(password, &inputs);
+    let estimate = zxcvbn::zxcvbn(scored, &inputs);
     let crack_time = estimate.crack_times().offline_slow_hashing_1e4_per_second();
     let feedback = estimate.feedback();
-    Ok(Strength {
+    Strength {
         score: u8::from(estimate.score()),
         guesses_log10: estimate.guesses_log10(),
         crack_time_display: crack_time.to_string(),
@@ -74,7 +96,7 @@ pub fn check_password(
         suggestions: feedback
             .map(|f| f.suggestions().iter().map(ToString::to_string).collect())
             .unwrap_or_default(),
-    })
+    }
 }
 
 #[cfg(test)]
@@ -102,6 +124,15 @@ mod tests {
         let without = check_password("giropops2026", &[]).unwrap();
         let with = check_password("giropops2026", &["giropops".into()]).unwrap();
         assert!(with.guesses_log10 < without.guesses_log10);
+    }
+
+    #[test]
+    fn only_the_first_64_characters_are_scored() {
+        let head = "correct horse battery staple and a few more words to reach 64!!";
+        assert_eq!(head.chars().count(), 63);
+        let head = format!("{head}x");
+        let long = format!("{head}{}", "é".repeat(100));
+        assert_eq!(score_password(&long, &[]), score_password(&head, &[]));
     }
 
     #[test]

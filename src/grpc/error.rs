@@ -20,9 +20,21 @@ pub enum ApiError {
     /// The history store could not be used.
     #[error(transparent)]
     History(#[from] HistoryError),
+    /// The server is at a limit; the caller should retry with backoff.
+    #[error("server busy")]
+    Busy(BusyReason),
     /// A bug or a broken invariant on the server; the reason is for logs.
     #[error("internal error: {0}")]
     Internal(&'static str),
+}
+
+/// Which limit a refused call met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BusyReason {
+    /// The response byte budget (global or the connection's) is spent.
+    ResponseBytes,
+    /// Every core is busy with strength checks, and the wait ran out.
+    StrengthChecks,
 }
 
 impl From<Vec<FieldViolation>> for ApiError {
@@ -55,6 +67,10 @@ impl From<ApiError> for Status {
                 Status::failed_precondition(ApiError::HistoryDisabled.to_string())
             }
             ApiError::History(error) => history_status(error),
+            ApiError::Busy(BusyReason::ResponseBytes) => crate::layers::shed::budget_exhausted(),
+            ApiError::Busy(BusyReason::StrengthChecks) => Status::resource_exhausted(
+                "server busy: every core is running strength checks; retry with backoff",
+            ),
             ApiError::Internal(reason) => {
                 tracing::error!(reason, "internal error");
                 Status::internal("internal error; see the server's logs")

@@ -6,8 +6,8 @@ mod convert;
 mod error;
 mod password_service;
 
-pub use error::ApiError;
+pub use error::{ApiError, BusyReason};
 pub use password_service::{
     DEFAULT_PAGE_SIZE, MAX_BATCH, MAX_PAGE_SIZE, MAX_STREAM, PasswordServiceImpl,
-    PasswordServiceServer,
+    PasswordServiceServer, ReplyLimits,
 };

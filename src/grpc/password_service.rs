@@ -1,19 +1,20 @@
 //! `giropops.v1.PasswordService`: validate → call the domain → convert.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use tracing::instrument;
 
-use super::error::ApiError;
+use super::error::{ApiError, BusyReason};
 use crate::generator::{
     FieldViolation, PassphraseOptions, PassphrasePolicy, PasswordOptions, PasswordPolicy,
-    check_password, generate_passphrase, generate_password,
+    generate_passphrase, generate_password, score_password, validate_check,
 };
 use crate::history::{History, Record};
+use crate::layers::shed::{Reservation, ResponseBudget};
 use crate::metrics::{Metrics, SecretKind};
 use crate::proto::v1::password_service_server::PasswordService;
 use crate::proto::v1::{
@@ -35,27 +36,55 @@ pub const MAX_STREAM: usize = 100_000;
 /// Messages generated ahead of a slow reader: the stream's back-pressure.
 const STREAM_BUFFER: usize = 64;
 
+/// Bytes a history entry adds to a `ListPasswords` reply besides its
+/// password (timestamp, entropy, framing): for the size bound.
+const RECORD_OVERHEAD_BYTES: usize = 32;
+/// Characters of a batch above which it is generated on a blocking
+/// thread, not on the async reactor (1000 × 1024 takes ~15 ms).
+const BLOCKING_BATCH_CHARS: usize = 64 * 1024;
+/// Longest a strength check waits for a free core before it is refused.
+const CHECK_QUEUE_WAIT: Duration = Duration::from_millis(500);
+
+/// What bounds a PasswordService reply.
+#[derive(Debug, Clone)]
+pub struct ReplyLimits {
+    /// Largest unary reply, computed before any work.
+    pub max_response_bytes: usize,
+    /// The response byte budget replies reserve from.
+    pub budget: ResponseBudget,
+}
+
 /// The PasswordService implementation. `history` is `None` when the server
 /// keeps no history (cap 0): it then needs no Redis at all.
 #[derive(Debug, Clone)]
 pub struct PasswordServiceImpl {
     history: Option<History>,
     metrics: Metrics,
-    /// zxcvbn costs up to ~7 ms of CPU per call: at most one check per core
-    /// runs at once, the rest wait (within the request timeout).
+    limits: ReplyLimits,
+    /// zxcvbn costs up to tens of ms of CPU per call: at most one check per
+    /// core runs at once; the rest wait up to [`CHECK_QUEUE_WAIT`].
     checks: Arc<Semaphore>,
 }
 
 impl PasswordServiceImpl {
     /// A service storing into `history` (nothing when `None`), counting
-    /// into `metrics`.
-    pub fn new(history: Option<History>, metrics: Metrics) -> Self {
+    /// into `metrics`, its replies bounded by `limits`.
+    pub fn new(history: Option<History>, metrics: Metrics, limits: ReplyLimits) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         PasswordServiceImpl {
             history,
             metrics,
+            limits,
             checks: Arc::new(Semaphore::new(cores)),
         }
+    }
+
+    /// Reserves `bytes` of the response budget for the reply to `request`.
+    fn reserve<T>(&self, request: &Request<T>, bytes: usize) -> Result<Reservation, ApiError> {
+        self.limits
+            .budget
+            .reserve(request, bytes)
+            .ok_or(ApiError::Busy(BusyReason::ResponseBytes))
     }
 
     /// Stores `records` when asked and possible; says whether it did.
@@ -117,29 +146,60 @@ impl PasswordServiceImpl {
         &self,
         request: Request<GeneratePasswordRequest>,
     ) -> Result<Response<GeneratePasswordResponse>, Status> {
-        let request = request.into_inner();
         let mut violations = Vec::new();
-        let count = count_or_default("count", request.count, 1, MAX_BATCH, &mut violations);
-        let policy = PasswordPolicy::new(PasswordOptions::from(&request));
+        let count = count_or_default(
+            "count",
+            request.get_ref().count,
+            1,
+            MAX_BATCH,
+            &mut violations,
+        );
+        let policy = PasswordPolicy::new(PasswordOptions::from(request.get_ref()));
         let policy = with_request_violations(policy, violations)?;
+        let chars = count * policy.length();
+        if chars > self.limits.max_response_bytes {
+            return Err(ApiError::InvalidArgument(vec![FieldViolation::new(
+                "count",
+                format!(
+                    "count × length must be at most {} characters (the server's largest reply), got {count} × {} = {chars}",
+                    self.limits.max_response_bytes,
+                    policy.length()
+                ),
+            )])
+            .into());
+        }
+        // Both the list and the first password again, plus framing.
+        let reservation = self.reserve(&request, chars + policy.length() + 8 * count + 64)?;
+        let request = request.into_inner();
 
-        let records: Vec<Record> = (0..count)
-            .map(|_| Record::from(generate_password(&policy, &mut rand::rng())))
-            .collect();
+        let records = if chars > BLOCKING_BATCH_CHARS {
+            let busy = self.metrics.blocking_started();
+            tokio::task::spawn_blocking(move || {
+                let _busy = busy;
+                generate_records(&policy, count)
+            })
+            .await
+            .map_err(|_| ApiError::Internal("password generation panicked"))?
+        } else {
+            generate_records(&policy, count)
+        };
         self.metrics.generated(SecretKind::Password, count as u64);
         let stored = self.store(&records, request.store.unwrap_or(true)).await?;
         tracing::debug!(count, stored, "passwords generated");
         let first = &records[0];
-        Ok(Response::new(GeneratePasswordResponse {
-            password: first.password.expose().to_owned(),
-            entropy_bits: first.entropy_bits,
-            created_at: first.created_at.map(Into::into),
-            stored,
-            passwords: records
-                .into_iter()
-                .map(|r| r.password.into_exposed())
-                .collect(),
-        }))
+        Ok(with_reservation(
+            GeneratePasswordResponse {
+                password: first.password.expose().to_owned(),
+                entropy_bits: first.entropy_bits,
+                created_at: first.created_at.map(Into::into),
+                stored,
+                passwords: records
+                    .into_iter()
+                    .map(|r| r.password.into_exposed())
+                    .collect(),
+            },
+            reservation,
+        ))
     }
 
     #[instrument(skip_all, fields(page_size = request.get_ref().page_size))]
@@ -157,11 +217,25 @@ impl PasswordServiceImpl {
         );
         with_request_violations(Ok(()), violations)?;
         let history = self.history.as_ref().ok_or(ApiError::HistoryDisabled)?;
-        let records = history.recent(page_size).await.map_err(ApiError::from)?;
+        let mut records = history.recent(page_size).await.map_err(ApiError::from)?;
+        // A page holds at most the largest reply: newest entries first.
+        let mut bytes = 0;
+        let fits = records
+            .iter()
+            .take_while(|record| {
+                bytes += record.password.expose().len() + RECORD_OVERHEAD_BYTES;
+                bytes <= self.limits.max_response_bytes
+            })
+            .count();
+        records.truncate(fits);
+        let reservation = self.reserve(&request, bytes.min(self.limits.max_response_bytes))?;
         tracing::debug!(returned = records.len(), "passwords listed");
-        Ok(Response::new(ListPasswordsResponse {
-            passwords: records.into_iter().map(Into::into).collect(),
-        }))
+        Ok(with_reservation(
+            ListPasswordsResponse {
+                passwords: records.into_iter().map(Into::into).collect(),
+            },
+            reservation,
+        ))
     }
 
     #[instrument(skip_all, fields(word_count = request.get_ref().word_count))]
@@ -200,21 +274,22 @@ impl PasswordServiceImpl {
             password,
             user_inputs,
         } = request.into_inner();
-        // zxcvbn is CPU work of up to milliseconds: keep it off the reactor,
-        // and bounded in how many run at once.
-        let _permit = self
-            .checks
-            .acquire()
+        // Cheap checks first: a bad request never waits for a core.
+        validate_check(&password, &user_inputs).map_err(ApiError::from)?;
+        // zxcvbn is CPU work of up to tens of milliseconds: off the
+        // reactor, one per core. The permit moves into the blocking task,
+        // so it is held for the whole run even if the caller goes away.
+        let permit = tokio::time::timeout(CHECK_QUEUE_WAIT, self.checks.clone().acquire_owned())
             .await
+            .map_err(|_| ApiError::Busy(BusyReason::StrengthChecks))?
             .map_err(|_| ApiError::Internal("the strength check semaphore closed"))?;
         let busy = self.metrics.blocking_started();
         let strength = tokio::task::spawn_blocking(move || {
-            let _busy = busy;
-            check_password(&password, &user_inputs)
+            let _held = (permit, busy);
+            score_password(&password, &user_inputs)
         })
         .await
-        .map_err(|_| ApiError::Internal("a strength check panicked"))?
-        .map_err(ApiError::from)?;
+        .map_err(|_| ApiError::Internal("a strength check panicked"))?;
         tracing::debug!(score = strength.score, "password checked");
         Ok(Response::new(strength.into()))
     }
@@ -265,6 +340,22 @@ impl PasswordServiceImpl {
         });
         Ok(Response::new(ReceiverStream::new(receiver)))
     }
+}
+
+/// `count` passwords of `policy`, stamped now.
+fn generate_records(policy: &PasswordPolicy, count: usize) -> Vec<Record> {
+    let mut rng = rand::rng();
+    (0..count)
+        .map(|_| Record::from(generate_password(policy, &mut rng)))
+        .collect()
+}
+
+/// `reply`, carrying `reservation` to the layer that holds it until the
+/// reply has been sent.
+fn with_reservation<T>(reply: T, reservation: Reservation) -> Response<T> {
+    let mut response = Response::new(reply);
+    response.extensions_mut().insert(reservation);
+    response
 }
 
 /// Reads a count-like field: 0 → `default`; above `max` → a violation

@@ -8,33 +8,44 @@
 //!    is still counted, with its real code.
 //! 2. authentication and scopes (the trust issue): goes here, so that a
 //!    refused call is counted but costs no shedding permit.
-//! 3. load shedding and the response byte budget (the hostile-load issue):
-//!    goes here, before any work is done.
+//! 3. [`shed`]: the in-flight limit and the response byte budget, before
+//!    any work is done.
 //! 4. [`deadline`]: the call's deadline (the client's `grpc-timeout` or
 //!    `--request-timeout`, the shorter), ending it `DEADLINE_EXCEEDED`.
-//! 5. the request length-prefix check (hostile-load issue), then tonic's
-//!    router.
+//! 5. [`message_size`]: the request size limit, read from each message's
+//!    length prefix; then tonic's router.
 
 pub mod deadline;
 pub mod grpc;
+pub mod message_size;
 pub mod record;
-
-use std::time::Duration;
+pub mod shed;
 
 use tower::ServiceBuilder;
 use tower::layer::util::{Identity, Stack};
 
+use crate::config::Limits;
 use crate::metrics::Metrics;
 
-/// The layer stack in the order above.
-pub type Layers = Stack<deadline::DeadlineLayer, Stack<record::RecordLayer, Identity>>;
+/// The layer stack in the order above (tower's `Stack` nests inside out).
+pub type Layers = Stack<
+    message_size::MessageSizeLayer,
+    Stack<deadline::DeadlineLayer, Stack<shed::ShedLayer, Stack<record::RecordLayer, Identity>>>,
+>;
 
-/// Builds the stack for a server whose calls may run `request_timeout`.
-pub fn stack(metrics: &Metrics, request_timeout: Duration) -> Layers {
+/// Builds the stack for a server with `limits`, sharing `budget` with the
+/// handlers.
+pub fn stack(metrics: &Metrics, limits: &Limits, budget: &shed::ResponseBudget) -> Layers {
     ServiceBuilder::new()
-        .layer(record::RecordLayer::new(metrics.clone(), request_timeout))
-        // (auth goes here)
-        // (shedding and the byte budget go here)
-        .layer(deadline::DeadlineLayer::new(request_timeout))
+        .layer(record::RecordLayer::new(
+            metrics.clone(),
+            limits.request_timeout,
+        ))
+        // (authentication and scopes go here)
+        .layer(shed::ShedLayer::new(limits.max_in_flight, budget.clone()))
+        .layer(deadline::DeadlineLayer::new(limits.request_timeout))
+        .layer(message_size::MessageSizeLayer::new(
+            limits.max_request_bytes,
+        ))
         .into_inner()
 }
