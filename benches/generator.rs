@@ -10,8 +10,8 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use giropops_senhas::generator::{
-    PassphraseOptions, PassphrasePolicy, PasswordOptions, PasswordPolicy, check_password,
-    generate_passphrase, generate_password,
+    PassphraseOptions, PassphrasePolicy, PasswordOptions, PasswordPolicy, WORST_CHECK_INPUT,
+    check_password, generate_passphrase, generate_password,
 };
 
 fn passwords(c: &mut Criterion) {
@@ -60,11 +60,19 @@ fn strength(c: &mut Criterion) {
     c.bench_function("check/zxcvbn 24 chars", |b| {
         b.iter(|| check_password(black_box("correct-horse-42-Battery"), &[]))
     });
-    // The longest password CheckPassword accepts: its worst case.
+    // The longest password CheckPassword accepts (only its first 32
+    // characters are scored).
     let longest: String = "Tr0ub4dor&3-correct-horse-".repeat(10)[..256].to_owned();
     c.bench_function("check/zxcvbn 256 chars", |b| {
         b.iter(|| check_password(black_box(&longest), &[]))
     });
+    // The costliest input found: every l33t character, repeated.
+    let mut group = c.benchmark_group("check");
+    group.sample_size(10);
+    group.bench_function("zxcvbn worst case (crafted l33t)", |b| {
+        b.iter(|| check_password(black_box(WORST_CHECK_INPUT), &[]))
+    });
+    group.finish();
 }
 
 criterion_group!(benches, passwords, passphrases, strength);

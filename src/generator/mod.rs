@@ -30,6 +30,6 @@ pub use policy::{
 pub use secret::Secret;
 pub use strength::{
     MAX_CHECK_CHARS, MAX_SCORED_CHARS, MAX_USER_INPUT_CHARS, MAX_USER_INPUTS, Strength,
-    check_password, score_password, validate_check,
+    WORST_CHECK_INPUT, check_password, score_password, validate_check,
 };
 pub use violation::FieldViolation;
