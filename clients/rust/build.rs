@@ -10,6 +10,15 @@ use std::{env, fs, path::PathBuf};
 
 use prost::Message;
 
+/// Every message with a password or passphrase in it.
+const SECRET_MESSAGES: &[&str] = &[
+    "GeneratePasswordResponse",
+    "PasswordRecord",
+    "GeneratePassphraseResponse",
+    "CheckPasswordRequest",
+    "StreamPasswordsResponse",
+];
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?);
     let proto_root = manifest_dir.join("../../proto");
@@ -21,6 +30,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // Messages that hold a secret get a redacting `Debug` by hand
+        // (src/redact.rs): prost's derived one would print it.
+        .skip_debug(
+            SECRET_MESSAGES
+                .iter()
+                .map(|name| format!(".giropops.v1.{name}")),
+        )
         .compile_fds(fds)?;
     Ok(())
 }

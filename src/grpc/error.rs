@@ -66,7 +66,7 @@ impl From<ApiError> for Status {
             ApiError::HistoryDisabled => {
                 Status::failed_precondition(ApiError::HistoryDisabled.to_string())
             }
-            ApiError::History(error) => history_status(error),
+            ApiError::History(error) => history_status(error.cause()),
             ApiError::Busy(BusyReason::ResponseBytes) => crate::layers::shed::budget_exhausted(),
             ApiError::Busy(BusyReason::StrengthChecks) => Status::resource_exhausted(
                 "server busy: every core is running strength checks; retry with backoff",
@@ -81,7 +81,7 @@ impl From<ApiError> for Status {
 
 /// Backend details are logged for operators; callers get a short reason
 /// that does not name the store.
-fn history_status(error: HistoryError) -> Status {
+fn history_status(error: &HistoryError) -> Status {
     match error {
         HistoryError::Timeout(after) => {
             tracing::warn!(?after, "password history timed out");
@@ -98,6 +98,14 @@ fn history_status(error: HistoryError) -> Status {
             tracing::error!(error = %error, "password history misconfigured");
             Status::internal("history is misconfigured on the server")
         }
+        HistoryError::QueueFull => {
+            tracing::warn!("history write queue full: call shed");
+            Status::resource_exhausted(
+                "server busy: too many history writes waiting; retry with backoff",
+            )
+        }
+        // `cause()` never returns a batch.
+        HistoryError::Batch(inner) => history_status(inner.cause()),
     }
 }
 

@@ -22,6 +22,7 @@
 mod code;
 mod connect;
 pub mod proto;
+mod redact;
 
 pub use code::code_name;
 pub use connect::{ConnectError, channel, connect, endpoint, error_chain};

@@ -1,16 +1,23 @@
 //! The history of generated passwords: a capped Redis list, newest first.
 //!
 //! Every push is `LPUSH` + `LTRIM` in one `MULTI`/`EXEC`, so the list can
-//! never exceed its cap, even between two commands. Every operation is
-//! bounded by a timeout: a slow or absent Redis gives an error, never a hang.
+//! never exceed its cap, even between two commands; concurrent pushes are
+//! written together ([`writer`]: group commit). Every operation is bounded
+//! by a timeout: a slow or absent Redis gives an error, never a hang.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod pinger;
+mod record;
+mod writer;
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use deadpool_redis::redis::{self, AsyncConnectionConfig, AsyncTypedCommands};
 use deadpool_redis::{Manager, Pool, PoolError, Runtime};
-use serde::{Deserialize, Serialize};
 
-use crate::generator::{GeneratedPassword, Secret};
+pub use pinger::Pinger;
+pub use record::Record;
+use writer::Writers;
 
 /// Largest history cap accepted: bounds Redis memory and `ListPasswords`.
 pub const MAX_CAP: usize = 10_000;
@@ -47,91 +54,27 @@ pub enum HistoryError {
     /// The configuration cannot work (bad URL, cap out of range).
     #[error("invalid history configuration: {0}")]
     Config(String),
+    /// Too many pushes are waiting to be written.
+    #[error("the history write queue is full")]
+    QueueFull,
+    /// The batch this push was written in failed.
+    #[error("{0}")]
+    Batch(Arc<HistoryError>),
 }
 
-/// One stored password.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Record {
-    /// The password.
-    pub password: Secret,
-    /// When it was generated; `None` for entries written by the original
-    /// app (plain strings, no timestamp).
-    pub created_at: Option<SystemTime>,
-    /// Its strength when generated (0 when unknown).
-    pub entropy_bits: f64,
-}
-
-/// The form an entry takes in Redis: small, explicit, versionable JSON.
-#[derive(Serialize, Deserialize)]
-struct StoredRecord {
-    password: String,
-    /// Absent when unknown (an entry converted from the original app).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    created_at_ms: Option<u64>,
-    #[serde(default)]
-    entropy_bits: f64,
-}
-
-impl From<&Record> for StoredRecord {
-    fn from(record: &Record) -> Self {
-        StoredRecord {
-            password: record.password.expose().to_owned(),
-            created_at_ms: record.created_at.map(unix_millis),
-            entropy_bits: record.entropy_bits,
+impl HistoryError {
+    /// The error itself, seen through a failed batch.
+    pub fn cause(&self) -> &HistoryError {
+        match self {
+            HistoryError::Batch(inner) => inner.cause(),
+            other => other,
         }
     }
 }
 
-impl From<GeneratedPassword> for Record {
-    /// A freshly generated password, stamped now.
-    fn from(generated: GeneratedPassword) -> Self {
-        Record::new(
-            generated.password,
-            generated.entropy_bits,
-            SystemTime::now(),
-        )
-    }
-}
-
-fn unix_millis(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-impl Record {
-    /// A secret generated at `created_at`, kept to the millisecond (the
-    /// precision stored, so a listed record matches the response exactly).
-    pub fn new(password: Secret, entropy_bits: f64, created_at: SystemTime) -> Record {
-        Record {
-            password,
-            created_at: Some(UNIX_EPOCH + Duration::from_millis(unix_millis(created_at))),
-            entropy_bits,
-        }
-    }
-
-    /// Reads an entry; anything that is not our JSON is taken as a legacy
-    /// plain password, so pointing the service at the old list works.
-    fn decode(entry: String) -> Record {
-        match serde_json::from_str::<StoredRecord>(&entry) {
-            Ok(stored) => Record {
-                password: Secret::new(stored.password),
-                created_at: stored
-                    .created_at_ms
-                    .map(|ms| UNIX_EPOCH + Duration::from_millis(ms)),
-                entropy_bits: stored.entropy_bits,
-            },
-            Err(_) => Record {
-                password: Secret::new(entry),
-                created_at: None,
-                entropy_bits: 0.0,
-            },
-        }
-    }
-
-    fn encode(&self) -> String {
-        serde_json::to_string(&StoredRecord::from(self)).expect("plain struct serializes")
-    }
-}
+/// Pushes that may wait for the writer of one key: a bound on memory (the
+/// in-flight limit keeps it far lower in practice).
+const WRITE_QUEUE: usize = 1024;
 
 /// The Redis-backed history. Cheap to clone (the pool is shared).
 #[derive(Clone)]
@@ -143,6 +86,7 @@ pub struct History {
     key: String,
     cap: usize,
     command_timeout: Duration,
+    writers: Arc<Writers>,
 }
 
 impl std::fmt::Debug for History {
@@ -187,6 +131,12 @@ impl History {
             .build()
             .map_err(|e| HistoryError::Config(e.to_string()))?;
         Ok(History {
+            writers: Arc::new(Writers::new(
+                pool.clone(),
+                cap,
+                command_timeout,
+                WRITE_QUEUE,
+            )),
             pool,
             client,
             connection,
@@ -202,28 +152,16 @@ impl History {
     }
 
     /// Adds `records` (oldest first) and trims the list to the cap, in one
-    /// transaction: either all are stored or none. Records that the cap
-    /// would drop at once are not even sent.
+    /// transaction with whatever other pushes are waiting: either all of a
+    /// batch is stored or none. Records that the cap would drop at once are
+    /// not even sent. Returns once stored.
     pub async fn push(&self, records: &[Record]) -> Result<(), HistoryError> {
         if records.is_empty() {
             return Ok(());
         }
         let kept = &records[records.len().saturating_sub(self.cap)..];
         let entries: Vec<String> = kept.iter().map(Record::encode).collect();
-        let last = isize::try_from(self.cap).unwrap_or(isize::MAX) - 1;
-        self.bounded(async {
-            let mut conn = self.pool.get().await?;
-            redis::pipe()
-                .atomic()
-                .lpush(&self.key, &entries)
-                .ignore()
-                .ltrim(&self.key, 0, last)
-                .ignore()
-                .exec_async(&mut *conn)
-                .await?;
-            Ok(())
-        })
-        .await
+        self.bounded(self.writers.push(&self.key, entries)).await
     }
 
     /// Up to `limit` most recent records, newest first.
@@ -260,46 +198,6 @@ impl History {
     }
 }
 
-/// Checks that Redis answers, on a connection of its own: a PING never
-/// waits behind the traffic in the pool.
-pub struct Pinger {
-    history: History,
-    connection: Option<redis::aio::MultiplexedConnection>,
-}
-
-impl std::fmt::Debug for Pinger {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pinger").finish_non_exhaustive()
-    }
-}
-
-impl Pinger {
-    /// PINGs Redis within the command timeout, (re)connecting as needed.
-    pub async fn ping(&mut self) -> Result<(), HistoryError> {
-        let history = self.history.clone();
-        let result = history
-            .bounded(async {
-                let connection = match &mut self.connection {
-                    Some(connection) => connection,
-                    None => self.connection.insert(
-                        history
-                            .client
-                            .get_multiplexed_async_connection_with_config(&history.connection)
-                            .await?,
-                    ),
-                };
-                connection.ping().await?;
-                Ok(())
-            })
-            .await;
-        if result.is_err() {
-            // Reconnect next time: the connection may be the problem.
-            self.connection = None;
-        }
-        result
-    }
-}
-
 /// `url` with any password replaced by `***`, for logs.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -313,33 +211,6 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn records_round_trip_through_their_stored_form() {
-        let record = Record {
-            password: Secret::new("p@ss\"w0rd".to_owned()),
-            created_at: Some(UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)),
-            entropy_bits: 95.5,
-        };
-        assert_eq!(Record::decode(record.encode()), record);
-    }
-
-    #[test]
-    fn an_unknown_time_round_trips_as_unknown() {
-        let record = Record {
-            password: Secret::new("x".to_owned()),
-            created_at: None,
-            entropy_bits: 0.0,
-        };
-        assert_eq!(Record::decode(record.encode()), record);
-    }
-
-    #[test]
-    fn plain_entries_of_the_original_app_are_read_as_legacy_records() {
-        let record = Record::decode("abc123".to_owned());
-        assert_eq!(record.password.expose(), "abc123");
-        assert_eq!(record.created_at, None);
-    }
 
     #[test]
     fn redacts_credentials() {

@@ -1,0 +1,154 @@
+//! `Debug` for the messages that hold a secret: every field but the secret,
+//! which shows as its length. prost's derived `Debug` would print it into
+//! any log line or panic message that formats a message with `{:?}`.
+
+use std::fmt;
+
+use crate::proto::v1::{
+    CheckPasswordRequest, GeneratePassphraseResponse, GeneratePasswordResponse, PasswordRecord,
+    StreamPasswordsResponse,
+};
+
+/// A secret shown as its length only.
+struct Redacted<'a>(&'a str);
+
+impl fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<redacted, {} bytes>", self.0.len())
+    }
+}
+
+impl fmt::Debug for GeneratePasswordResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let GeneratePasswordResponse {
+            password,
+            entropy_bits,
+            created_at,
+            stored,
+            passwords,
+        } = self;
+        f.debug_struct("GeneratePasswordResponse")
+            .field("password", &Redacted(password))
+            .field("entropy_bits", entropy_bits)
+            .field("created_at", created_at)
+            .field("stored", stored)
+            .field(
+                "passwords",
+                &passwords.iter().map(|p| Redacted(p)).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl fmt::Debug for PasswordRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let PasswordRecord {
+            password,
+            created_at,
+            entropy_bits,
+        } = self;
+        f.debug_struct("PasswordRecord")
+            .field("password", &Redacted(password))
+            .field("created_at", created_at)
+            .field("entropy_bits", entropy_bits)
+            .finish()
+    }
+}
+
+impl fmt::Debug for GeneratePassphraseResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let GeneratePassphraseResponse {
+            passphrase,
+            entropy_bits,
+            created_at,
+            stored,
+        } = self;
+        f.debug_struct("GeneratePassphraseResponse")
+            .field("passphrase", &Redacted(passphrase))
+            .field("entropy_bits", entropy_bits)
+            .field("created_at", created_at)
+            .field("stored", stored)
+            .finish()
+    }
+}
+
+impl fmt::Debug for CheckPasswordRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let CheckPasswordRequest {
+            password,
+            user_inputs,
+        } = self;
+        f.debug_struct("CheckPasswordRequest")
+            .field("password", &Redacted(password))
+            .field(
+                "user_inputs",
+                &user_inputs.iter().map(|i| Redacted(i)).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl fmt::Debug for StreamPasswordsResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let StreamPasswordsResponse {
+            password,
+            entropy_bits,
+        } = self;
+        f.debug_struct("StreamPasswordsResponse")
+            .field("password", &Redacted(password))
+            .field("entropy_bits", entropy_bits)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_secret_reaches_debug_output() {
+        let secret = "hunter2-Secret!";
+        let shown = [
+            format!(
+                "{:?}",
+                GeneratePasswordResponse {
+                    password: secret.into(),
+                    passwords: vec![secret.into()],
+                    ..Default::default()
+                }
+            ),
+            format!(
+                "{:?}",
+                PasswordRecord {
+                    password: secret.into(),
+                    ..Default::default()
+                }
+            ),
+            format!(
+                "{:?}",
+                GeneratePassphraseResponse {
+                    passphrase: secret.into(),
+                    ..Default::default()
+                }
+            ),
+            format!(
+                "{:?}",
+                CheckPasswordRequest {
+                    password: secret.into(),
+                    user_inputs: vec![secret.into()],
+                }
+            ),
+            format!(
+                "{:?}",
+                StreamPasswordsResponse {
+                    password: secret.into(),
+                    entropy_bits: 1.0,
+                }
+            ),
+        ];
+        for text in shown {
+            assert!(!text.contains(secret), "{text}");
+            assert!(text.contains("<redacted, 15 bytes>"), "{text}");
+        }
+    }
+}
