@@ -1,0 +1,794 @@
+//! Encryption at rest of history entries: XChaCha20-Poly1305 under a ring of
+//! named keys.
+//!
+//! # Keys file
+//!
+//! One key per line, `ID BASE64`, fields separated by spaces or tabs:
+//!
+//! ```text
+//! # newest first: the first key encrypts, every key decrypts
+//! 2025-06 q0Zm0s7hG8ZP7mW1Yx3pR9l1tC2vB4nJ6kE8aD0fH2I=
+//! 2024-12 7bXkz4b3T0g8U6y2w1Q9r5e3t7y1u9i0o2p4a6s8d0E=
+//! ```
+//!
+//! * `ID`: 1 to 32 characters of `[A-Za-z0-9_.-]`; unique in the file.
+//! * `BASE64`: 32 random bytes in standard base64 with its padding (44
+//!   characters). [`KeyRing::new_key_line`] makes such a line; never reuse
+//!   the example keys above.
+//! * Lines whose first non-blank character is `#`, and blank lines, are
+//!   ignored. A file without any key is an error.
+//!
+//! The **first** key encrypts every new entry; **all** keys decrypt. Rotation
+//! is: add a new key at the top, restart; once the entries written under the
+//! old key have aged out of the capped history, remove the old line. An entry
+//! whose key was removed can no longer be read ([`DecryptError::UnknownKeyId`]):
+//! removing a key is how its entries are crypto-shredded.
+//!
+//! Parsing reports every bad line at once, by line number and reason, and
+//! never quotes what a line holds (it may be key material).
+//!
+//! # Envelope
+//!
+//! [`KeyRing::encrypt`] returns an ASCII envelope, safe to store as a Redis
+//! string and to compare in tests:
+//!
+//! ```text
+//! g1:<key id>:<base64(nonce || ciphertext || tag)>
+//! ```
+//!
+//! * `g1:` names the format (version 1) and never starts a JSON record.
+//! * `<key id>` names the key that encrypted it (it cannot contain `:`).
+//! * The body is standard base64 with padding of the 24-byte random nonce
+//!   (192 bits from the operating system's CSPRNG, so random nonces never
+//!   realistically repeat), the ciphertext (as long as the plaintext) and
+//!   the 16-byte Poly1305 tag: `3 + id + 1 + 4 * ceil((40 + n) / 3)` bytes for
+//!   an `n`-byte plaintext.
+//!
+//! The associated data authenticated with each entry is the header
+//! `g1:<key id>:` followed by the caller's associated data (for the history:
+//! the name of the Redis list), so an entry copied to another list, or whose
+//! header was edited, fails to decrypt ([`DecryptError::AuthFailed`]).
+//!
+//! # Secrets
+//!
+//! Key bytes never appear in `Debug` output nor in errors (`Debug` shows the
+//! key IDs only), and are zeroed when the last clone of a [`KeyRing`] drops.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chacha20poly1305::aead::{Aead, Generate, Payload};
+use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
+use zeroize::Zeroizing;
+
+/// The prefix of every envelope: format `g1`.
+const PREFIX: &[u8] = b"g1:";
+/// Length of a key, in bytes.
+pub const KEY_LEN: usize = 32;
+/// Longest key ID accepted.
+pub const MAX_ID_LEN: usize = 32;
+/// Length of the XChaCha20 nonce, in bytes.
+const NONCE_LEN: usize = 24;
+/// Length of the Poly1305 tag, in bytes.
+const TAG_LEN: usize = 16;
+
+/// Why a key ID is not acceptable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KeyIdError {
+    /// The ID is empty.
+    #[error("the key id is empty")]
+    Empty,
+    /// The ID is longer than [`MAX_ID_LEN`] bytes.
+    #[error("the key id is {0} characters long, more than {MAX_ID_LEN}")]
+    TooLong(usize),
+    /// The ID holds a character outside `[A-Za-z0-9_.-]`.
+    #[error("the key id may only hold A-Z, a-z, 0-9, '_', '.' and '-'")]
+    BadCharacter,
+}
+
+/// Checks a key ID: 1 to [`MAX_ID_LEN`] characters of `[A-Za-z0-9_.-]`.
+fn check_id(id: &[u8]) -> Result<(), KeyIdError> {
+    if id.is_empty() {
+        return Err(KeyIdError::Empty);
+    }
+    if !id
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    {
+        return Err(KeyIdError::BadCharacter);
+    }
+    if id.len() > MAX_ID_LEN {
+        return Err(KeyIdError::TooLong(id.len()));
+    }
+    Ok(())
+}
+
+/// What is wrong with one line of a keys file (never what the line holds).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LineProblem {
+    /// The line has an ID but no key after it.
+    #[error("a key id without a key (expected `ID BASE64`)")]
+    MissingKey,
+    /// The line has more than two fields.
+    #[error("unexpected text after the key (expected `ID BASE64`)")]
+    TrailingText,
+    /// The first field is not a valid key ID.
+    #[error("invalid key id: {0}")]
+    BadId(KeyIdError),
+    /// The key is not valid standard base64 (with padding).
+    #[error("the key is not valid standard base64 (with padding)")]
+    BadBase64,
+    /// The key does not decode to exactly [`KEY_LEN`] bytes.
+    #[error("the key decodes to {0} bytes, not {KEY_LEN}")]
+    WrongLength(usize),
+    /// The key does not decode to exactly [`KEY_LEN`] bytes, and to too many
+    /// to count.
+    #[error("the key decodes to more than {KEY_LEN} bytes")]
+    TooLong,
+    /// The ID was already used by an earlier line.
+    #[error("duplicate key id {id:?} (first on line {first_line})")]
+    DuplicateId {
+        /// The repeated ID (a valid ID is never key material).
+        id: String,
+        /// The line that used it first.
+        first_line: usize,
+    },
+}
+
+/// One bad line of a keys file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {problem}")]
+pub struct LineError {
+    /// Line number, from 1.
+    pub line: usize,
+    /// What is wrong with it.
+    pub problem: LineProblem,
+}
+
+/// Why a keys file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyRingError {
+    /// The file could not be read.
+    #[error("cannot read the keys file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// Some lines are invalid: every one of them, in file order.
+    #[error("invalid keys file: {}", join_lines(.0))]
+    Invalid(Vec<LineError>),
+    /// The file holds no key (only blank lines and comments, or nothing).
+    #[error("the keys file holds no key (expected lines `ID BASE64`)")]
+    Empty,
+}
+
+fn join_lines(errors: &[LineError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Why an entry could not be decrypted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecryptError {
+    /// Not an envelope of this format (it does not start with `g1:`): a
+    /// plaintext entry, written before encryption was turned on.
+    #[error("not an encrypted entry")]
+    NotOurs,
+    /// An envelope under a key the ring does not hold: expected for entries
+    /// written under a key since removed (crypto-shredded).
+    #[error("encrypted under key {0:?}, which is not in the keys file")]
+    UnknownKeyId(String),
+    /// An envelope that does not authenticate: malformed, truncated or
+    /// tampered with, read with other associated data (another list), or
+    /// encrypted under other key bytes with the same ID.
+    #[error("the encrypted entry does not authenticate (tampered, moved, or another key)")]
+    AuthFailed,
+}
+
+/// Whether `entry` is an envelope of this module's format (by its prefix
+/// only: it may still fail to decrypt). Lets a reader without keys tell
+/// encrypted entries from plaintext ones.
+pub fn is_envelope(entry: &[u8]) -> bool {
+    entry.starts_with(PREFIX)
+}
+
+/// One named key.
+struct Key {
+    id: String,
+    /// Holds the key bytes; zeroes them on drop (`zeroize` feature).
+    cipher: XChaCha20Poly1305,
+}
+
+/// A ring of named keys: the first encrypts, all decrypt.
+///
+/// Cheap to clone (the keys are shared) and `Send + Sync`. `Debug` shows the
+/// key IDs only.
+///
+/// ```
+/// use giropops_senhas::keyring::{DecryptError, KeyRing};
+///
+/// let old = KeyRing::new_key_line("2024-12").unwrap();
+/// let new = KeyRing::new_key_line("2025-06").unwrap();
+/// let before = KeyRing::parse(&format!("{old}\n")).unwrap();
+/// let entry = before.encrypt(b"history", b"secret");
+/// assert!(entry.starts_with(b"g1:2024-12:"));
+///
+/// // Rotation: the new key first; entries under the old one still read.
+/// let after = KeyRing::parse(&format!("# keys\n{new}\n{old}\n")).unwrap();
+/// assert_eq!(after.decrypt(b"history", &entry).unwrap(), b"secret");
+/// assert!(after.encrypt(b"history", b"x").starts_with(b"g1:2025-06:"));
+///
+/// // Another list, or the old key removed: unreadable.
+/// assert_eq!(after.decrypt(b"other", &entry), Err(DecryptError::AuthFailed));
+/// let shredded = KeyRing::parse(&new).unwrap();
+/// assert!(matches!(
+///     shredded.decrypt(b"history", &entry),
+///     Err(DecryptError::UnknownKeyId(id)) if id == "2024-12"
+/// ));
+/// ```
+#[derive(Clone)]
+pub struct KeyRing {
+    /// Never empty; `keys[0]` encrypts.
+    keys: Arc<[Key]>,
+}
+
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("key_ids", &self.key_ids().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyRing {
+    /// Reads and parses a keys file (format in the [module docs](self)).
+    ///
+    /// # Errors
+    /// [`KeyRingError::Read`] when the file cannot be read, otherwise as
+    /// [`KeyRing::parse`].
+    pub fn load(path: impl AsRef<Path>) -> Result<KeyRing, KeyRingError> {
+        let path = path.as_ref();
+        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| KeyRingError::Read {
+            path: path.to_owned(),
+            source,
+        })?);
+        let text = std::str::from_utf8(&bytes).map_err(|_| KeyRingError::Read {
+            path: path.to_owned(),
+            source: io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"),
+        })?;
+        KeyRing::parse(text)
+    }
+
+    /// Parses the text of a keys file (format in the [module docs](self)).
+    ///
+    /// # Errors
+    /// [`KeyRingError::Invalid`] listing every bad line (duplicate IDs
+    /// included), or [`KeyRingError::Empty`] when there is no key at all.
+    pub fn parse(text: &str) -> Result<KeyRing, KeyRingError> {
+        let mut keys: Vec<(usize, Key)> = Vec::new();
+        let mut errors = Vec::new();
+        for (index, line) in text.lines().enumerate() {
+            let number = index + 1;
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            match parse_line(line) {
+                Ok(key) => match keys.iter().find(|(_, k)| k.id == key.id) {
+                    Some(&(first_line, _)) => errors.push(LineError {
+                        line: number,
+                        problem: LineProblem::DuplicateId {
+                            id: key.id,
+                            first_line,
+                        },
+                    }),
+                    None => keys.push((number, key)),
+                },
+                Err(problem) => errors.push(LineError {
+                    line: number,
+                    problem,
+                }),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(KeyRingError::Invalid(errors));
+        }
+        if keys.is_empty() {
+            return Err(KeyRingError::Empty);
+        }
+        Ok(KeyRing {
+            keys: keys.into_iter().map(|(_, key)| key).collect(),
+        })
+    }
+
+    /// A ring of one random key, named `ephemeral-<8 hex digits>`: what is
+    /// encrypted under it is unreadable once the process exits. For an
+    /// operator who opts in to a history that does not survive a restart.
+    ///
+    /// # Panics
+    /// If the operating system's random number generator fails.
+    pub fn ephemeral() -> KeyRing {
+        let id = format!("ephemeral-{:08x}", u32::generate());
+        let bytes = Zeroizing::new(<[u8; KEY_LEN]>::generate());
+        KeyRing {
+            keys: Arc::new([Key {
+                id,
+                cipher: XChaCha20Poly1305::new((&*bytes).into()),
+            }]),
+        }
+    }
+
+    /// A new keys-file line, `ID BASE64`, holding 32 fresh random bytes from
+    /// the operating system's CSPRNG. The line is key material: write it to
+    /// the keys file, never to a log.
+    ///
+    /// # Errors
+    /// If `id` is not a valid key ID.
+    ///
+    /// # Panics
+    /// If the operating system's random number generator fails.
+    pub fn new_key_line(id: &str) -> Result<String, KeyIdError> {
+        check_id(id.as_bytes())?;
+        let bytes = Zeroizing::new(<[u8; KEY_LEN]>::generate());
+        Ok(format!("{id} {}", BASE64.encode(bytes.as_slice())))
+    }
+
+    /// The ID of the key that encrypts.
+    pub fn encrypting_key_id(&self) -> &str {
+        &self.keys[0].id
+    }
+
+    /// The IDs of every key, the encrypting one first.
+    pub fn key_ids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(|key| key.id.as_str())
+    }
+
+    /// Encrypts `plaintext` under the first key, with a fresh random nonce,
+    /// binding it to `associated_data` (for the history: the Redis key
+    /// name). Returns an ASCII envelope (format in the [module docs](self)).
+    ///
+    /// # Panics
+    /// If the operating system's random number generator fails.
+    pub fn encrypt(&self, associated_data: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let key = &self.keys[0];
+        let header = header(key.id.as_bytes());
+        let aad = [header.as_slice(), associated_data].concat();
+        let nonce = XNonce::generate();
+        let sealed = key
+            .cipher
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
+            // Only fails past ~256 GiB of plaintext (the ChaCha20 counter).
+            .expect("XChaCha20-Poly1305 encrypts any message an entry can hold");
+        let mut body = Vec::with_capacity(NONCE_LEN + sealed.len());
+        body.extend_from_slice(&nonce);
+        body.extend_from_slice(&sealed);
+        let mut envelope = header;
+        envelope.extend_from_slice(BASE64.encode(&body).as_bytes());
+        envelope
+    }
+
+    /// Decrypts an envelope made by [`KeyRing::encrypt`] with the same
+    /// `associated_data`, under whichever key of the ring its header names.
+    ///
+    /// # Errors
+    /// [`DecryptError::NotOurs`] when `envelope` is not of this format,
+    /// [`DecryptError::UnknownKeyId`] when its key is not in the ring, and
+    /// [`DecryptError::AuthFailed`] when it is malformed, tampered with, or
+    /// read with other associated data.
+    pub fn decrypt(
+        &self,
+        associated_data: &[u8],
+        envelope: &[u8],
+    ) -> Result<Vec<u8>, DecryptError> {
+        let rest = envelope.strip_prefix(PREFIX).ok_or(DecryptError::NotOurs)?;
+        let separator = rest
+            .iter()
+            .position(|&b| b == b':')
+            .ok_or(DecryptError::AuthFailed)?;
+        let (id, body) = (&rest[..separator], &rest[separator + 1..]);
+        check_id(id).map_err(|_| DecryptError::AuthFailed)?;
+        let body = BASE64.decode(body).map_err(|_| DecryptError::AuthFailed)?;
+        if body.len() < NONCE_LEN + TAG_LEN {
+            return Err(DecryptError::AuthFailed);
+        }
+        let key = self
+            .keys
+            .iter()
+            .find(|key| key.id.as_bytes() == id)
+            .ok_or_else(|| {
+                // `check_id` passed: the ID is ASCII.
+                DecryptError::UnknownKeyId(String::from_utf8_lossy(id).into_owned())
+            })?;
+        let (nonce, sealed) = body.split_at(NONCE_LEN);
+        let nonce = XNonce::try_from(nonce).map_err(|_| DecryptError::AuthFailed)?;
+        let aad = [header(id).as_slice(), associated_data].concat();
+        key.cipher
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg: sealed,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| DecryptError::AuthFailed)
+    }
+}
+
+/// `g1:<id>:`, the envelope's header, authenticated with every entry.
+fn header(id: &[u8]) -> Vec<u8> {
+    let mut header = Vec::with_capacity(PREFIX.len() + id.len() + 1);
+    header.extend_from_slice(PREFIX);
+    header.extend_from_slice(id);
+    header.push(b':');
+    header
+}
+
+/// Parses one non-blank, non-comment line (already trimmed).
+fn parse_line(line: &str) -> Result<Key, LineProblem> {
+    let mut fields = line.split_ascii_whitespace();
+    let id = fields.next().unwrap_or_default();
+    // The ID is checked first: a line holding only a key is reported as a
+    // bad ID, without quoting it.
+    check_id(id.as_bytes()).map_err(LineProblem::BadId)?;
+    let encoded = fields.next().ok_or(LineProblem::MissingKey)?;
+    if fields.next().is_some() {
+        return Err(LineProblem::TrailingText);
+    }
+    // Decoded into a fixed buffer (no reallocation leaves copies behind),
+    // zeroed on drop.
+    let mut buffer = Zeroizing::new([0u8; 2 * KEY_LEN]);
+    let len = match BASE64.decode_slice(encoded, &mut *buffer) {
+        Ok(len) => len,
+        Err(base64::DecodeSliceError::OutputSliceTooSmall) => return Err(LineProblem::TooLong),
+        Err(base64::DecodeSliceError::DecodeError(_)) => return Err(LineProblem::BadBase64),
+    };
+    if len != KEY_LEN {
+        return Err(LineProblem::WrongLength(len));
+    }
+    let cipher = XChaCha20Poly1305::new_from_slice(&buffer[..KEY_LEN])
+        .map_err(|_| LineProblem::WrongLength(len))?;
+    Ok(Key {
+        id: id.to_owned(),
+        cipher,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AD: &[u8] = b"giropops:history";
+    // Test keys: 32 bytes of 0x01 and of 0x02.
+    const KEY_A: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+    const KEY_B: &str = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+
+    fn ring(text: &str) -> KeyRing {
+        KeyRing::parse(text).expect("valid keys file")
+    }
+
+    fn line_errors(text: &str) -> Vec<LineError> {
+        match KeyRing::parse(text) {
+            Err(KeyRingError::Invalid(errors)) => errors,
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let keys = ring(&format!("old {KEY_A}\n"));
+        let plaintext = br#"{"password":"hunter2","entropy_bits":12.5}"#;
+        let envelope = keys.encrypt(AD, plaintext);
+        assert!(envelope.starts_with(b"g1:old:"), "{envelope:?}");
+        assert!(envelope.is_ascii());
+        assert!(is_envelope(&envelope));
+        assert_eq!(keys.decrypt(AD, &envelope).unwrap(), plaintext);
+        // The documented length: header + base64 of nonce, ciphertext, tag.
+        let body = NONCE_LEN + plaintext.len() + TAG_LEN;
+        assert_eq!(envelope.len(), "g1:old:".len() + body.div_ceil(3) * 4);
+        // Empty plaintext too.
+        let empty = keys.encrypt(AD, b"");
+        assert_eq!(keys.decrypt(AD, &empty).unwrap(), b"");
+    }
+
+    #[test]
+    fn other_associated_data_fails() {
+        let keys = ring(&format!("k {KEY_A}"));
+        let envelope = keys.encrypt(b"list-a", b"secret");
+        assert_eq!(
+            keys.decrypt(b"list-b", &envelope),
+            Err(DecryptError::AuthFailed)
+        );
+        assert_eq!(keys.decrypt(b"", &envelope), Err(DecryptError::AuthFailed));
+    }
+
+    #[test]
+    fn tampering_any_byte_fails() {
+        let keys = ring(&format!("k {KEY_A}"));
+        let envelope = keys.encrypt(AD, b"secret");
+        let body = BASE64.decode(&envelope[b"g1:k:".len()..]).unwrap();
+        for i in 0..body.len() {
+            let mut tampered = body.clone();
+            tampered[i] ^= 0x01;
+            let mut forged = b"g1:k:".to_vec();
+            forged.extend_from_slice(BASE64.encode(&tampered).as_bytes());
+            assert_eq!(
+                keys.decrypt(AD, &forged),
+                Err(DecryptError::AuthFailed),
+                "byte {i}"
+            );
+        }
+        // Truncated, extended, or broken base64.
+        let truncated = &envelope[..envelope.len() - 4];
+        assert_eq!(keys.decrypt(AD, truncated), Err(DecryptError::AuthFailed));
+        let short = b"g1:k:AAAA";
+        assert_eq!(keys.decrypt(AD, short), Err(DecryptError::AuthFailed));
+        let mut bad = envelope.clone();
+        let last = bad.len() - 1;
+        bad[last] = b'!';
+        assert_eq!(keys.decrypt(AD, &bad), Err(DecryptError::AuthFailed));
+        assert_eq!(keys.decrypt(AD, b"g1:k"), Err(DecryptError::AuthFailed));
+        assert_eq!(
+            keys.decrypt(AD, b"g1:bad id:AAAA"),
+            Err(DecryptError::AuthFailed)
+        );
+    }
+
+    #[test]
+    fn header_is_authenticated() {
+        // Same key bytes under two IDs: editing the ID in the header still
+        // fails, since the header is part of the associated data.
+        let keys = ring(&format!("a {KEY_A}\nb {KEY_A}"));
+        let envelope = keys.encrypt(AD, b"secret");
+        let mut moved = b"g1:b:".to_vec();
+        moved.extend_from_slice(&envelope[b"g1:a:".len()..]);
+        assert_eq!(keys.decrypt(AD, &moved), Err(DecryptError::AuthFailed));
+    }
+
+    #[test]
+    fn wrong_key_bytes_under_the_same_id_fail() {
+        let written = ring(&format!("k {KEY_A}")).encrypt(AD, b"secret");
+        let other = ring(&format!("k {KEY_B}"));
+        assert_eq!(other.decrypt(AD, &written), Err(DecryptError::AuthFailed));
+    }
+
+    #[test]
+    fn rotation_reads_old_entries_and_writes_with_the_new_key() {
+        let before = ring(&format!("old {KEY_A}"));
+        let old_entry = before.encrypt(AD, b"written before rotation");
+
+        let after = ring(&format!("# rotated\nnew {KEY_B}\nold {KEY_A}\n"));
+        assert_eq!(after.encrypting_key_id(), "new");
+        assert_eq!(after.key_ids().collect::<Vec<_>>(), ["new", "old"]);
+        assert_eq!(
+            after.decrypt(AD, &old_entry).unwrap(),
+            b"written before rotation"
+        );
+        let new_entry = after.encrypt(AD, b"written after rotation");
+        assert!(new_entry.starts_with(b"g1:new:"));
+        assert_eq!(
+            after.decrypt(AD, &new_entry).unwrap(),
+            b"written after rotation"
+        );
+        // The old ring cannot read what the new key wrote.
+        assert_eq!(
+            before.decrypt(AD, &new_entry),
+            Err(DecryptError::UnknownKeyId("new".to_owned()))
+        );
+    }
+
+    #[test]
+    fn removing_a_key_shreds_its_entries() {
+        let both = ring(&format!("new {KEY_B}\nold {KEY_A}"));
+        let old_only = ring(&format!("old {KEY_A}"));
+        let old_entry = old_only.encrypt(AD, b"shred me");
+        assert!(both.decrypt(AD, &old_entry).is_ok());
+        let after_removal = ring(&format!("new {KEY_B}"));
+        assert_eq!(
+            after_removal.decrypt(AD, &old_entry),
+            Err(DecryptError::UnknownKeyId("old".to_owned()))
+        );
+    }
+
+    #[test]
+    fn plaintext_entries_are_not_ours() {
+        let keys = ring(&format!("k {KEY_A}"));
+        for entry in [
+            &br#"{"password":"x","created_at_ms":1,"entropy_bits":3.0}"#[..],
+            b"legacy-plain-password",
+            b"",
+            b"g1",
+            b"G1:k:AAAA",
+            b"\xff\xfe\x00garbage",
+        ] {
+            assert_eq!(keys.decrypt(AD, entry), Err(DecryptError::NotOurs));
+            assert!(!is_envelope(entry));
+        }
+    }
+
+    #[test]
+    fn nonces_differ_between_encryptions() {
+        let keys = ring(&format!("k {KEY_A}"));
+        let first = keys.encrypt(AD, b"same plaintext");
+        let second = keys.encrypt(AD, b"same plaintext");
+        assert_ne!(first, second);
+        let nonce = |envelope: &[u8]| {
+            BASE64.decode(&envelope[b"g1:k:".len()..]).unwrap()[..NONCE_LEN].to_vec()
+        };
+        assert_ne!(nonce(&first), nonce(&second));
+        assert_eq!(keys.decrypt(AD, &first), keys.decrypt(AD, &second));
+    }
+
+    #[test]
+    fn parse_accepts_comments_blank_lines_tabs_and_crlf() {
+        let keys = ring(&format!(
+            "# keys\r\n\r\n   \n  first\t{KEY_A}  \r\n\t# old\nv2.old_key-1 {KEY_B}\n"
+        ));
+        assert_eq!(
+            keys.key_ids().collect::<Vec<_>>(),
+            ["first", "v2.old_key-1"]
+        );
+        let id = "a".repeat(MAX_ID_LEN);
+        assert!(KeyRing::parse(&format!("{id} {KEY_A}")).is_ok());
+    }
+
+    #[test]
+    fn parse_reports_every_bad_line_without_the_key_text() {
+        let long_id = "x".repeat(MAX_ID_LEN + 1);
+        // A key that is valid base64 but 16 bytes long.
+        let short_key = "ExMTExMTExMTExMTExMTEw==";
+        // A 48-byte key, and one too long to decode at all.
+        let long_key = BASE64.encode([7u8; 48]);
+        let huge_key = BASE64.encode([9u8; 96]);
+        let text = [
+            format!("good {KEY_A}"),            // 1
+            "# comment".to_owned(),             // 2
+            format!("bad/id {KEY_B}"),          // 3
+            "lonely".to_owned(),                // 4
+            format!("{long_id} {KEY_B}"),       // 5
+            format!("short {short_key}"),       // 6
+            format!("notb64 {}", &KEY_B[..43]), // 7: padding removed
+            format!("good {KEY_B}"),            // 8: duplicate
+            format!("extra {KEY_B} trailing"),  // 9
+            KEY_B.to_owned(),                   // 10: a key without an ID
+            format!("long {long_key}"),         // 11
+            String::new(),                      // 12
+            format!("fine {KEY_B}"),            // 13
+            format!("huge {huge_key}"),         // 14
+        ]
+        .join("\n");
+        let errors = line_errors(&text);
+        let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [3, 4, 5, 6, 7, 8, 9, 10, 11, 14]);
+        assert_eq!(
+            errors.iter().map(|e| e.problem.clone()).collect::<Vec<_>>(),
+            [
+                LineProblem::BadId(KeyIdError::BadCharacter),
+                LineProblem::MissingKey,
+                LineProblem::BadId(KeyIdError::TooLong(MAX_ID_LEN + 1)),
+                LineProblem::WrongLength(16),
+                LineProblem::BadBase64,
+                LineProblem::DuplicateId {
+                    id: "good".to_owned(),
+                    first_line: 1
+                },
+                LineProblem::TrailingText,
+                LineProblem::BadId(KeyIdError::BadCharacter),
+                LineProblem::WrongLength(48),
+                LineProblem::TooLong,
+            ]
+        );
+        let message = KeyRing::parse(&text).unwrap_err().to_string();
+        for line in [3, 4, 5, 6, 7, 8, 9, 10, 11, 14] {
+            assert!(message.contains(&format!("line {line}: ")), "{message}");
+        }
+        for secret in [KEY_A, KEY_B, &KEY_B[..43], short_key, &long_key, &huge_key] {
+            assert!(!message.contains(secret), "{message}");
+        }
+        let debug = format!("{:?}", KeyRing::parse(&text));
+        for secret in [KEY_A, KEY_B, &KEY_B[..43], short_key, &long_key, &huge_key] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+    }
+
+    #[test]
+    fn an_empty_file_is_an_error() {
+        for text in ["", "\n\n", "# only a comment\n   \n"] {
+            assert!(matches!(KeyRing::parse(text), Err(KeyRingError::Empty)));
+        }
+    }
+
+    #[test]
+    fn load_reads_a_file_and_names_it_on_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys");
+        std::fs::write(&path, format!("k {KEY_A}\n")).unwrap();
+        let keys = KeyRing::load(&path).unwrap();
+        assert_eq!(keys.encrypting_key_id(), "k");
+
+        let missing = dir.path().join("missing");
+        let error = KeyRing::load(&missing).unwrap_err();
+        assert!(matches!(error, KeyRingError::Read { .. }));
+        assert!(error.to_string().contains("missing"), "{error}");
+
+        std::fs::write(&path, format!("k {KEY_A}\nk {KEY_B}\n")).unwrap();
+        let error = KeyRing::load(&path).unwrap_err().to_string();
+        assert!(error.contains("line 2: duplicate key id"), "{error}");
+        assert!(!error.contains(KEY_B), "{error}");
+    }
+
+    #[test]
+    fn debug_shows_ids_only() {
+        let keys = ring(&format!("new {KEY_B}\nold {KEY_A}"));
+        let printed = format!("{keys:?} {:?}", Some(keys.clone()));
+        assert!(
+            printed.contains("new") && printed.contains("old"),
+            "{printed}"
+        );
+        for secret in [KEY_A, KEY_B, &KEY_A[..20], &KEY_B[..20]] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        // Nor the raw bytes, in any Debug rendering of them.
+        assert!(!printed.contains("1, 1, 1, 1"), "{printed}");
+        assert!(!printed.contains("2, 2, 2, 2"), "{printed}");
+    }
+
+    #[test]
+    fn ephemeral_keys_are_random_and_work() {
+        let first = KeyRing::ephemeral();
+        let second = KeyRing::ephemeral();
+        let id = first.encrypting_key_id();
+        assert!(id.starts_with("ephemeral-"), "{id}");
+        let hex = &id["ephemeral-".len()..];
+        assert!(
+            hex.len() == 8 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{id}"
+        );
+        let envelope = first.encrypt(AD, b"gone after restart");
+        assert_eq!(first.decrypt(AD, &envelope).unwrap(), b"gone after restart");
+        // Another process's ephemeral key cannot read it.
+        assert!(second.decrypt(AD, &envelope).is_err());
+    }
+
+    #[test]
+    fn new_key_lines_parse_and_differ() {
+        let line = KeyRing::new_key_line("2025-06").unwrap();
+        let (id, key) = line.split_once(' ').unwrap();
+        assert_eq!(id, "2025-06");
+        assert_eq!(key.len(), 44);
+        let other = KeyRing::new_key_line("2025-06").unwrap();
+        assert_ne!(line, other);
+        let keys = ring(&format!("{line}\n"));
+        let envelope = keys.encrypt(AD, b"x");
+        assert_eq!(keys.decrypt(AD, &envelope).unwrap(), b"x");
+        assert_eq!(KeyRing::new_key_line(""), Err(KeyIdError::Empty));
+        assert_eq!(KeyRing::new_key_line("a b"), Err(KeyIdError::BadCharacter));
+        assert_eq!(
+            KeyRing::new_key_line(&"a".repeat(MAX_ID_LEN + 1)),
+            Err(KeyIdError::TooLong(MAX_ID_LEN + 1))
+        );
+    }
+
+    #[test]
+    fn keyring_is_send_sync_and_cheap_to_clone() {
+        fn assert_send_sync<T: Send + Sync + Clone>() {}
+        assert_send_sync::<KeyRing>();
+        let keys = ring(&format!("k {KEY_A}"));
+        let clone = keys.clone();
+        assert!(Arc::ptr_eq(&keys.keys, &clone.keys));
+    }
+}
