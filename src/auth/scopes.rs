@@ -1,0 +1,420 @@
+//! Scopes (what a principal may do) and the scope map (what each RPC path
+//! needs).
+//!
+//! The scope names are `generate`, `check`, `history` (the caller's own
+//! history) and `history:all` (everyone's, which includes the caller's
+//! own: [`Scopes::grants`]). A list is written comma-separated, or as one
+//! of the words `none` and `all`; the same grammar serves the tokens file
+//! and `--anonymous-scopes`.
+//!
+//! The scope map is closed: a path it does not name is refused
+//! ([`Requirement::Denied`]), so a method added to the server is never
+//! open by accident.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// One scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// `generate`: GeneratePassword, GeneratePassphrase, StreamPasswords.
+    Generate,
+    /// `check`: CheckPassword.
+    Check,
+    /// `history`: ListPasswords over the caller's own history.
+    History,
+    /// `history:all`: ListPasswords over everyone's history.
+    HistoryAll,
+}
+
+impl Scope {
+    /// Every scope, in canonical order.
+    pub const ALL: [Scope; 4] = [
+        Scope::Generate,
+        Scope::Check,
+        Scope::History,
+        Scope::HistoryAll,
+    ];
+
+    /// The scope's name, as written in the tokens file.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Scope::Generate => "generate",
+            Scope::Check => "check",
+            Scope::History => "history",
+            Scope::HistoryAll => "history:all",
+        }
+    }
+
+    /// The scope named `name` (exact, lowercase), if any.
+    pub fn from_name(name: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|scope| scope.name() == name)
+    }
+
+    const fn bit(self) -> u8 {
+        match self {
+            Scope::Generate => 1,
+            Scope::Check => 1 << 1,
+            Scope::History => 1 << 2,
+            Scope::HistoryAll => 1 << 3,
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A set of scopes. Displays as its canonical list (`generate,check`), or
+/// `none` when empty; [`Scopes::parse`] reads that back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Scopes(u8);
+
+impl Scopes {
+    /// No scope.
+    pub const fn none() -> Scopes {
+        Scopes(0)
+    }
+
+    /// Every scope.
+    pub const fn all() -> Scopes {
+        Scopes(
+            Scope::Generate.bit()
+                | Scope::Check.bit()
+                | Scope::History.bit()
+                | Scope::HistoryAll.bit(),
+        )
+    }
+
+    /// The default scopes of callers without a token: `generate,check`.
+    pub const fn anonymous_default() -> Scopes {
+        Scopes(Scope::Generate.bit() | Scope::Check.bit())
+    }
+
+    /// This set with `scope` added.
+    #[must_use]
+    pub const fn with(self, scope: Scope) -> Scopes {
+        Scopes(self.0 | scope.bit())
+    }
+
+    /// Whether `scope` is in the set, as written (see [`Scopes::grants`]).
+    pub const fn contains(self, scope: Scope) -> bool {
+        self.0 & scope.bit() != 0
+    }
+
+    /// Whether the set allows what `scope` allows: `history:all` grants
+    /// `history` too (everyone's history includes one's own).
+    pub const fn grants(self, scope: Scope) -> bool {
+        match scope {
+            Scope::History => self.contains(Scope::History) || self.contains(Scope::HistoryAll),
+            _ => self.contains(scope),
+        }
+    }
+
+    /// Whether the set is empty.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The scopes in the set, in canonical order.
+    pub fn iter(self) -> impl Iterator<Item = Scope> {
+        Scope::ALL
+            .into_iter()
+            .filter(move |scope| self.contains(*scope))
+    }
+
+    /// Parses a comma-separated list of scope names (`generate,history`;
+    /// spaces around names are ignored; a name twice is the same as once),
+    /// or one of the words `none` and `all`.
+    pub fn parse(list: &str) -> Result<Scopes, ScopesError> {
+        match list.trim() {
+            "" => return Err(ScopesError::Empty),
+            "none" => return Ok(Scopes::none()),
+            "all" => return Ok(Scopes::all()),
+            _ => {}
+        }
+        let mut scopes = Scopes::none();
+        for item in list.split(',').map(str::trim) {
+            if item.is_empty() {
+                return Err(ScopesError::EmptyItem);
+            }
+            if item == "none" || item == "all" {
+                return Err(ScopesError::WordInList);
+            }
+            match Scope::from_name(item) {
+                Some(scope) => scopes = scopes.with(scope),
+                None => return Err(ScopesError::Unknown(shown(item))),
+            }
+        }
+        Ok(scopes)
+    }
+}
+
+impl fmt::Display for Scopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return f.write_str("none");
+        }
+        for (i, scope) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(scope.name())?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Scopes {
+    type Err = ScopesError;
+
+    fn from_str(list: &str) -> Result<Scopes, ScopesError> {
+        Scopes::parse(list)
+    }
+}
+
+impl FromIterator<Scope> for Scopes {
+    fn from_iter<I: IntoIterator<Item = Scope>>(iter: I) -> Scopes {
+        iter.into_iter().fold(Scopes::none(), Scopes::with)
+    }
+}
+
+/// The longest unknown scope name an error shows: a longer one may be a
+/// token pasted into the wrong field, and is not echoed.
+const MAX_SHOWN: usize = 24;
+
+/// `item` if it is short printable ASCII, else `None` (never echoed).
+fn shown(item: &str) -> Option<String> {
+    let printable = item.bytes().all(|b| b.is_ascii_graphic());
+    (item.len() <= MAX_SHOWN && printable && !item.starts_with("gps_")).then(|| item.to_owned())
+}
+
+/// Why a scope list does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScopesError {
+    /// Nothing at all.
+    #[error(
+        "no scopes: write a comma-separated list of generate, check, history, history:all, or none, or all"
+    )]
+    Empty,
+    /// `generate,,check`.
+    #[error("an empty name in the scope list (two commas in a row, or one at an end)")]
+    EmptyItem,
+    /// `none` or `all` next to other names.
+    #[error("`none` and `all` stand alone, not in a list")]
+    WordInList,
+    /// A name that is no scope (shown when it is short and printable).
+    #[error("{}: the scopes are generate, check, history, history:all", match .0 {
+        Some(name) => format!("unknown scope `{name}`"),
+        None => "an unknown scope name (not shown)".to_owned(),
+    })]
+    Unknown(Option<String>),
+}
+
+/// What a call on a path needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// Anyone, with or without a token, even an invalid one (health: a
+    /// probe must never be refused).
+    Open,
+    /// Any authenticated principal (a valid token or a client
+    /// certificate) when tokens are configured; anyone otherwise
+    /// (reflection).
+    Authenticated,
+    /// A principal whose scopes grant this scope.
+    Scope(Scope),
+    /// Nobody: the path is not in the scope map.
+    Denied,
+}
+
+/// The gRPC path prefix of PasswordService.
+const PASSWORD_SERVICE: &str = "/giropops.v1.PasswordService/";
+/// The gRPC path prefix of the health service.
+const HEALTH_SERVICE: &str = "/grpc.health.v1.Health/";
+/// The reflection paths, v1 and v1alpha.
+const REFLECTION: [&str; 2] = [
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+];
+
+/// The scope map: what a call on `path` (`/package.Service/Method`) needs.
+///
+/// Every PasswordService method needs one scope (ListPasswords needs
+/// `history`; its handler decides own vs everyone's from the principal's
+/// `history:all`); health is open; reflection needs authentication when
+/// tokens are configured; anything else is [`Requirement::Denied`].
+pub fn requirement(path: &str) -> Requirement {
+    if let Some(method) = path.strip_prefix(PASSWORD_SERVICE) {
+        return match method {
+            "GeneratePassword" | "GeneratePassphrase" | "StreamPasswords" => {
+                Requirement::Scope(Scope::Generate)
+            }
+            "CheckPassword" => Requirement::Scope(Scope::Check),
+            "ListPasswords" => Requirement::Scope(Scope::History),
+            _ => Requirement::Denied,
+        };
+    }
+    if let Some(method) = path.strip_prefix(HEALTH_SERVICE) {
+        // Any method of the health service, but only one path segment.
+        return if !method.is_empty() && !method.contains('/') {
+            Requirement::Open
+        } else {
+            Requirement::Denied
+        };
+    }
+    if REFLECTION.contains(&path) {
+        return Requirement::Authenticated;
+    }
+    Requirement::Denied
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_lists_and_words() {
+        let generate_history = Scopes::none().with(Scope::Generate).with(Scope::History);
+        assert_eq!(Scopes::parse("generate,history"), Ok(generate_history));
+        assert_eq!(Scopes::parse(" history , generate "), Ok(generate_history));
+        assert_eq!(
+            Scopes::parse("generate,generate,history"),
+            Ok(generate_history)
+        );
+        assert_eq!(Scopes::parse("none"), Ok(Scopes::none()));
+        assert_eq!(Scopes::parse("all"), Ok(Scopes::all()));
+        assert_eq!(
+            Scopes::parse("history:all"),
+            Ok(Scopes::none().with(Scope::HistoryAll))
+        );
+        assert_eq!(
+            Scopes::parse("generate,check"),
+            Ok(Scopes::anonymous_default())
+        );
+        assert_eq!(
+            "check".parse::<Scopes>(),
+            Ok(Scopes::none().with(Scope::Check))
+        );
+    }
+
+    #[test]
+    fn rejects_bad_lists() {
+        assert_eq!(Scopes::parse(""), Err(ScopesError::Empty));
+        assert_eq!(Scopes::parse("  "), Err(ScopesError::Empty));
+        assert_eq!(
+            Scopes::parse("generate,,check"),
+            Err(ScopesError::EmptyItem)
+        );
+        assert_eq!(Scopes::parse("generate,"), Err(ScopesError::EmptyItem));
+        assert_eq!(Scopes::parse("all,generate"), Err(ScopesError::WordInList));
+        assert_eq!(Scopes::parse("none,check"), Err(ScopesError::WordInList));
+        assert_eq!(
+            Scopes::parse("generate,admin"),
+            Err(ScopesError::Unknown(Some("admin".to_owned())))
+        );
+        // Case matters: the names are lowercase.
+        assert!(Scopes::parse("Generate").is_err());
+        assert!(Scopes::parse("history:ALL").is_err());
+        assert!(Scopes::parse("history:mine").is_err());
+    }
+
+    #[test]
+    fn never_echoes_what_may_be_a_token() {
+        let token = format!("gps_{}", "A".repeat(43));
+        let error = Scopes::parse(&token).unwrap_err();
+        assert_eq!(error, ScopesError::Unknown(None));
+        assert!(!error.to_string().contains(&token));
+        let long = "x".repeat(MAX_SHOWN + 1);
+        assert!(
+            !Scopes::parse(&long)
+                .unwrap_err()
+                .to_string()
+                .contains(&long)
+        );
+    }
+
+    #[test]
+    fn displays_the_canonical_list() {
+        assert_eq!(Scopes::none().to_string(), "none");
+        assert_eq!(
+            Scopes::all().to_string(),
+            "generate,check,history,history:all"
+        );
+        assert_eq!(
+            Scopes::parse("history,check").unwrap().to_string(),
+            "check,history"
+        );
+        for bits in 0..16u8 {
+            let scopes: Scopes = Scope::ALL
+                .into_iter()
+                .filter(|scope| bits & scope.bit() != 0)
+                .collect();
+            assert_eq!(Scopes::parse(&scopes.to_string()), Ok(scopes));
+        }
+    }
+
+    #[test]
+    fn history_all_grants_history() {
+        let all_history = Scopes::none().with(Scope::HistoryAll);
+        assert!(all_history.grants(Scope::History));
+        assert!(all_history.grants(Scope::HistoryAll));
+        assert!(!all_history.contains(Scope::History));
+        let own = Scopes::none().with(Scope::History);
+        assert!(own.grants(Scope::History));
+        assert!(!own.grants(Scope::HistoryAll));
+        assert!(!Scopes::anonymous_default().grants(Scope::History));
+    }
+
+    #[test]
+    fn the_scope_map() {
+        let service = "/giropops.v1.PasswordService/";
+        for (method, scope) in [
+            ("GeneratePassword", Scope::Generate),
+            ("GeneratePassphrase", Scope::Generate),
+            ("StreamPasswords", Scope::Generate),
+            ("CheckPassword", Scope::Check),
+            ("ListPasswords", Scope::History),
+        ] {
+            assert_eq!(
+                requirement(&format!("{service}{method}")),
+                Requirement::Scope(scope)
+            );
+        }
+        for method in ["Check", "Watch", "List"] {
+            assert_eq!(
+                requirement(&format!("/grpc.health.v1.Health/{method}")),
+                Requirement::Open
+            );
+        }
+        for path in REFLECTION {
+            assert_eq!(requirement(path), Requirement::Authenticated);
+        }
+        for path in [
+            "",
+            "/",
+            "/giropops.v1.PasswordService/",
+            "/giropops.v1.PasswordService/DeleteEverything",
+            "/giropops.v1.PasswordService/GeneratePassword/x",
+            "/giropops.v1.PasswordService/generatepassword",
+            "/giropops.v2.PasswordService/GeneratePassword",
+            "giropops.v1.PasswordService/GeneratePassword",
+            "/grpc.health.v1.Health/",
+            "/grpc.health.v1.Health/Check/x",
+            "/grpc.reflection.v1.ServerReflection/Other",
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo/",
+            "/unknown/unknown",
+        ] {
+            assert_eq!(requirement(path), Requirement::Denied, "{path:?}");
+        }
+    }
+
+    #[test]
+    fn every_known_method_is_in_the_scope_map() {
+        for method in crate::metrics::Method::KNOWN {
+            let path = format!("/{}/{}", method.service, method.method);
+            assert_ne!(requirement(&path), Requirement::Denied, "{path}");
+        }
+    }
+}

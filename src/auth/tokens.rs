@@ -1,0 +1,702 @@
+//! Bearer tokens: their format, their digests, and the tokens file.
+//!
+//! A token is `gps_` followed by 43 base64url characters (no padding): 256
+//! random bits from a CSPRNG ([`new_token`]). The server never stores a
+//! token, only the SHA-256 of the whole token string, as 64 lowercase hex
+//! characters, in the tokens file (`--auth-tokens-file`), one line per
+//! token:
+//!
+//! ```text
+//! # NAME     SCOPES                  SHA256_HEX_OF_TOKEN
+//! ci         generate,check          3f0c…(64 hex characters)
+//! auditor    history:all             9a1e…
+//! ```
+//!
+//! - NAME: 1 to 64 characters of `A-Z a-z 0-9 _ . @ -`, unique in the
+//!   file; it becomes the principal's name (in logs, and as the owner of
+//!   history). `anonymous` is reserved, and a name shaped like a token is
+//!   refused (it would be logged).
+//! - SCOPES: a list as [`Scopes::parse`] reads it (`generate,history`,
+//!   `none`, `all`); an unknown scope name is an error.
+//! - The digest: exactly 64 lowercase hex characters; two lines with the
+//!   same digest are an error.
+//!
+//! `#` starts a comment, to the end of the line; blank lines are ignored.
+//! [`TokenTable::parse`] reports every bad line at once, by line number,
+//! and never echoes a field that may be a secret.
+//!
+//! A presented token's format is checked before it is hashed
+//! ([`TokenDigest::of_token`]): a malformed token costs no hashing and is
+//! refused as such.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+use super::{Principal, PrincipalKind, Scopes};
+
+/// What every token starts with.
+pub const TOKEN_PREFIX: &str = "gps_";
+/// The base64url characters after the prefix: 256 bits, unpadded.
+pub const TOKEN_BODY_LEN: usize = 43;
+/// A token's whole length.
+pub const TOKEN_LEN: usize = TOKEN_PREFIX.len() + TOKEN_BODY_LEN;
+/// The longest principal name.
+pub const MAX_NAME_LEN: usize = 64;
+/// The random bytes of a token.
+const TOKEN_BYTES: usize = 32;
+
+/// The base64url alphabet (RFC 4648 §5).
+const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// The value of a base64url character, if it is one.
+fn base64url_value(c: u8) -> Option<u8> {
+    match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'-' => Some(62),
+        b'_' => Some(63),
+        _ => None,
+    }
+}
+
+/// `bytes` in base64url, unpadded.
+fn base64url(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &byte in bytes {
+        acc = (acc << 8) | u32::from(byte);
+        bits += 8;
+        while bits >= 6 {
+            bits -= 6;
+            out.push(char::from(BASE64URL[((acc >> bits) & 63) as usize]));
+        }
+        acc &= (1 << bits) - 1;
+    }
+    if bits > 0 {
+        out.push(char::from(BASE64URL[((acc << (6 - bits)) & 63) as usize]));
+    }
+    out
+}
+
+/// Whether `token` has a token's format: `gps_`, then 43 base64url
+/// characters whose last one carries no bits beyond the 256 (the only
+/// encoding [`new_token`] makes). Looks at the string only: no hashing.
+pub fn is_well_formed(token: &str) -> bool {
+    let Some(body) = token.strip_prefix(TOKEN_PREFIX) else {
+        return false;
+    };
+    let body = body.as_bytes();
+    if body.len() != TOKEN_BODY_LEN {
+        return false;
+    }
+    let mut last = 0;
+    for &c in body {
+        match base64url_value(c) {
+            Some(value) => last = value,
+            None => return false,
+        }
+    }
+    // 43 × 6 = 258 bits: the last character's two low bits are padding.
+    last & 0b11 == 0
+}
+
+/// A presented token that does not have a token's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("malformed token: expected gps_ followed by 43 base64url characters")]
+pub struct MalformedToken;
+
+/// The SHA-256 of a token. Its `Debug` does not show it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenDigest([u8; 32]);
+
+impl TokenDigest {
+    /// The digest of `token`, after checking its format
+    /// ([`is_well_formed`]): a malformed token is not hashed.
+    pub fn of_token(token: &str) -> Result<TokenDigest, MalformedToken> {
+        if !is_well_formed(token) {
+            return Err(MalformedToken);
+        }
+        Ok(TokenDigest(Sha256::digest(token.as_bytes()).into()))
+    }
+
+    /// Reads 64 lowercase hex characters.
+    pub fn from_hex(hex: &str) -> Option<TokenDigest> {
+        let hex = hex.as_bytes();
+        if hex.len() != 64 {
+            return None;
+        }
+        let nibble = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        };
+        let mut bytes = [0u8; 32];
+        for (byte, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
+            *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+        }
+        Some(TokenDigest(bytes))
+    }
+
+    /// 64 lowercase hex characters, as in the tokens file.
+    pub fn to_hex(&self) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(64);
+        for byte in self.0 {
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        }
+        out
+    }
+}
+
+impl fmt::Debug for TokenDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenDigest(..)")
+    }
+}
+
+/// A new token and the hex SHA-256 to put in the tokens file:
+/// `(token, digest_hex)`. The 256 bits come from `rand::rng()`, a CSPRNG
+/// (ChaCha12 seeded from the operating system).
+pub fn new_token() -> (String, String) {
+    let mut bytes = [0u8; TOKEN_BYTES];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = format!("{TOKEN_PREFIX}{}", base64url(&bytes));
+    let digest = TokenDigest::of_token(&token).expect("a new token is well formed");
+    (token, digest.to_hex())
+}
+
+/// Whether `name` may name a token: 1 to 64 characters of
+/// `A-Z a-z 0-9 _ . @ -`, not `anonymous`, not shaped like a token.
+pub fn is_valid_name(name: &str) -> bool {
+    name_problem(name).is_none()
+}
+
+/// What is wrong with `name`, without echoing it.
+fn name_problem(name: &str) -> Option<&'static str> {
+    let allowed = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'@' | b'-');
+    if name.is_empty() || name.len() > MAX_NAME_LEN || !name.bytes().all(allowed) {
+        Some("the name must be 1 to 64 characters of A-Z a-z 0-9 _ . @ -")
+    } else if name == Principal::ANONYMOUS {
+        Some("the name `anonymous` is reserved for callers without a token")
+    } else if is_well_formed(name) {
+        Some(
+            "the name is shaped like a token (a token must never be written in this file: treat it as leaked)",
+        )
+    } else {
+        None
+    }
+}
+
+/// Why [`format_line`] cannot write a line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormatLineError {
+    /// The name is not a valid name ([`is_valid_name`]).
+    #[error("{0}")]
+    Name(&'static str),
+    /// The digest is not 64 lowercase hex characters.
+    #[error("the digest must be 64 lowercase hex characters")]
+    Digest,
+}
+
+/// The tokens-file line for a token named `name` with `scopes`, whose
+/// digest is `digest_hex` (from [`new_token`]), without a newline.
+pub fn format_line(
+    name: &str,
+    scopes: Scopes,
+    digest_hex: &str,
+) -> Result<String, FormatLineError> {
+    if let Some(problem) = name_problem(name) {
+        return Err(FormatLineError::Name(problem));
+    }
+    if TokenDigest::from_hex(digest_hex).is_none() {
+        return Err(FormatLineError::Digest);
+    }
+    Ok(format!("{name} {scopes} {digest_hex}"))
+}
+
+/// The tokens of a tokens file, by digest. Its `Debug` shows how many,
+/// not their digests.
+#[derive(Clone, Default)]
+pub struct TokenTable {
+    by_digest: HashMap<TokenDigest, Principal>,
+}
+
+impl fmt::Debug for TokenTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenTable")
+            .field("tokens", &self.by_digest.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A problem on one line of a tokens file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineProblem {
+    /// The line, from 1.
+    pub line: usize,
+    /// What is wrong (never the line's secrets).
+    pub problem: String,
+}
+
+impl fmt::Display for LineProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.problem)
+    }
+}
+
+/// Every problem of a tokens file, in line order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokensFileError {
+    /// At least one.
+    pub problems: Vec<LineProblem>,
+}
+
+impl fmt::Display for TokensFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        write!(
+            f,
+            "{n} problem{} (each line is NAME SCOPES SHA256_HEX_OF_TOKEN)",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for problem in &self.problems {
+            write!(f, "\n  {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TokensFileError {}
+
+/// Why a tokens file cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// It cannot be read.
+    #[error("cannot read the tokens file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// It has bad lines.
+    #[error("the tokens file {} has {errors}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Every bad line.
+        errors: TokensFileError,
+    },
+}
+
+impl TokenTable {
+    /// No tokens.
+    pub fn new() -> TokenTable {
+        TokenTable::default()
+    }
+
+    /// Reads the tokens file at `path` ([`TokenTable::parse`]).
+    pub fn load(path: &Path) -> Result<TokenTable, LoadError> {
+        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        TokenTable::parse(&text).map_err(|errors| LoadError::Parse {
+            path: path.to_owned(),
+            errors,
+        })
+    }
+
+    /// Reads the text of a tokens file (format in the [module
+    /// docs](self)), reporting every bad line.
+    pub fn parse(text: &str) -> Result<TokenTable, TokensFileError> {
+        let mut table = TokenTable::new();
+        let mut problems = Vec::new();
+        // Name → its line, and digest → its line, for duplicates.
+        let mut names: HashMap<&str, usize> = HashMap::new();
+        let mut digest_lines: HashMap<TokenDigest, usize> = HashMap::new();
+        for (index, raw) in text.lines().enumerate() {
+            let line = index + 1;
+            let mut report = |problem: String| problems.push(LineProblem { line, problem });
+            let content = raw.split_once('#').map_or(raw, |(before, _)| before);
+            let fields: Vec<&str> = content.split_ascii_whitespace().collect();
+            let [name, scopes, digest] = match fields[..] {
+                [] => continue,
+                [name, scopes, digest] => [name, scopes, digest],
+                _ => {
+                    report(format!(
+                        "expected 3 fields separated by spaces, found {}",
+                        fields.len()
+                    ));
+                    continue;
+                }
+            };
+            let name_ok = match name_problem(name) {
+                Some(problem) => {
+                    report(problem.to_owned());
+                    false
+                }
+                None => true,
+            };
+            let scopes = Scopes::parse(scopes)
+                .map_err(|error| report(format!("scopes: {error}")))
+                .ok();
+            let digest = if is_well_formed(digest) || digest.starts_with(TOKEN_PREFIX) {
+                report(
+                    "the third field is a token, not its SHA-256: write the digest only \
+                     (and treat this token as leaked)"
+                        .to_owned(),
+                );
+                None
+            } else {
+                let digest_hex = TokenDigest::from_hex(digest);
+                if digest_hex.is_none() {
+                    report(format!(
+                        "the digest must be 64 lowercase hex characters (the SHA-256 of the token), found {} characters",
+                        digest.chars().count()
+                    ));
+                }
+                digest_hex
+            };
+            if name_ok {
+                if let Some(first) = names.get(name) {
+                    report(format!("the name `{name}` is already used on line {first}"));
+                } else {
+                    names.insert(name, line);
+                }
+            }
+            if let Some(digest) = digest {
+                if let Some(first) = digest_lines.get(&digest) {
+                    report(format!("the same token digest as line {first}"));
+                } else {
+                    digest_lines.insert(digest, line);
+                }
+            }
+            let (true, Some(scopes), Some(digest)) = (name_ok, scopes, digest) else {
+                continue;
+            };
+            if let Entry::Vacant(entry) = table.by_digest.entry(digest) {
+                entry.insert(Principal {
+                    name: Arc::from(name),
+                    scopes,
+                    kind: PrincipalKind::Token,
+                });
+            }
+        }
+        if problems.is_empty() {
+            Ok(table)
+        } else {
+            Err(TokensFileError { problems })
+        }
+    }
+
+    /// The principal whose token has `digest`.
+    ///
+    /// A hash-map lookup, whose equality check is not constant-time: that
+    /// is safe here. The key is the SHA-256 of a token the caller sent, so
+    /// a timing difference could at most tell the caller how many leading
+    /// bytes of that *digest* match a stored one; steering a digest's
+    /// bytes needs SHA-256 preimages, and knowing a stored digest does not
+    /// yield its token (256 random bits). Digests are never compared
+    /// directly anywhere else.
+    pub fn lookup(&self, digest: &TokenDigest) -> Option<&Principal> {
+        self.by_digest.get(digest)
+    }
+
+    /// The principal of `token`: `Err` when it is malformed (then it is
+    /// not hashed) or unknown.
+    pub fn authenticate(&self, token: &str) -> Result<&Principal, TokenError> {
+        let digest = TokenDigest::of_token(token).map_err(|_| TokenError::Malformed)?;
+        self.lookup(&digest).ok_or(TokenError::Unknown)
+    }
+
+    /// How many tokens.
+    pub fn len(&self) -> usize {
+        self.by_digest.len()
+    }
+
+    /// Whether there are no tokens.
+    pub fn is_empty(&self) -> bool {
+        self.by_digest.is_empty()
+    }
+
+    /// The principals, in no order.
+    pub fn principals(&self) -> impl Iterator<Item = &Principal> {
+        self.by_digest.values()
+    }
+}
+
+/// Why a presented token is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Not a token's format (not hashed).
+    #[error("malformed token: expected gps_ followed by 43 base64url characters")]
+    Malformed,
+    /// Well formed, but in no line of the tokens file.
+    #[error("unknown or revoked token")]
+    Unknown,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Scope;
+    use super::*;
+
+    /// A valid token, its digest, and a file line.
+    fn minted(name: &str, scopes: &str) -> (String, String) {
+        let (token, digest) = new_token();
+        let line = format_line(name, Scopes::parse(scopes).unwrap(), &digest).unwrap();
+        (token, line)
+    }
+
+    #[test]
+    fn base64url_encodes_known_values() {
+        assert_eq!(base64url(b""), "");
+        assert_eq!(base64url(b"f"), "Zg");
+        assert_eq!(base64url(b"fo"), "Zm8");
+        assert_eq!(base64url(b"foo"), "Zm9v");
+        assert_eq!(base64url(b"foob"), "Zm9vYg");
+        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+        assert_eq!(base64url(&[0; 32]), "A".repeat(43));
+        assert_eq!(base64url(&[0xff; 32]), format!("{}8", "_".repeat(42)));
+    }
+
+    #[test]
+    fn new_tokens_are_well_formed_and_distinct() {
+        let (a, a_digest) = new_token();
+        let (b, b_digest) = new_token();
+        assert_ne!(a, b);
+        assert_ne!(a_digest, b_digest);
+        for (token, digest) in [(&a, &a_digest), (&b, &b_digest)] {
+            assert_eq!(token.len(), TOKEN_LEN);
+            assert!(token.starts_with("gps_"));
+            assert!(is_well_formed(token));
+            assert_eq!(digest.len(), 64);
+            assert_eq!(
+                TokenDigest::of_token(token).unwrap().to_hex(),
+                digest.as_str()
+            );
+        }
+    }
+
+    #[test]
+    fn the_digest_is_sha256_of_the_whole_token() {
+        let token = format!("gps_{}", "A".repeat(43));
+        // printf %s gps_AAA…A | sha256sum
+        assert_eq!(
+            TokenDigest::of_token(&token).unwrap().to_hex(),
+            "0c1402c81080a649383a1c452f353b9f53cf280a4469014f4d3ea4ceef035da2"
+        );
+    }
+
+    #[test]
+    fn the_format_is_checked_before_hashing() {
+        let good = format!("gps_{}", "A".repeat(43));
+        assert!(is_well_formed(&good));
+        assert!(is_well_formed(&format!(
+            "gps_{}",
+            "a-_9".repeat(10) + "xyA"
+        )));
+        let bad = [
+            String::new(),
+            "gps_".to_owned(),
+            format!("gps_{}", "A".repeat(42)),
+            format!("gps_{}", "A".repeat(44)),
+            format!("GPS_{}", "A".repeat(43)),
+            format!("gpt_{}", "A".repeat(43)),
+            "A".repeat(47),
+            format!("gps_{}+", "A".repeat(42)),
+            format!("gps_{}/", "A".repeat(42)),
+            format!("gps_{}=", "A".repeat(42)),
+            format!("gps_{} ", "A".repeat(42)),
+            format!("gps_{}é", "A".repeat(41)),
+            // Bits beyond the 256: only one encoding of the bytes is valid.
+            format!("gps_{}B", "A".repeat(42)),
+            format!("gps_{}_", "A".repeat(42)),
+            format!(" gps_{}", "A".repeat(43)),
+        ];
+        for token in &bad {
+            assert!(!is_well_formed(token), "{token:?}");
+            assert_eq!(TokenDigest::of_token(token), Err(MalformedToken));
+            assert_eq!(
+                TokenTable::new().authenticate(token),
+                Err(TokenError::Malformed)
+            );
+        }
+    }
+
+    #[test]
+    fn hex_round_trips_and_is_lowercase_only() {
+        let (_, digest) = new_token();
+        let parsed = TokenDigest::from_hex(&digest).unwrap();
+        assert_eq!(parsed.to_hex(), digest);
+        assert_eq!(TokenDigest::from_hex(&"0123456789ABCDEF".repeat(4)), None);
+        assert_eq!(TokenDigest::from_hex(&"A".repeat(64)), None);
+        assert_eq!(TokenDigest::from_hex(&"0".repeat(63)), None);
+        assert_eq!(TokenDigest::from_hex(&"0".repeat(65)), None);
+        assert_eq!(TokenDigest::from_hex(&"g".repeat(64)), None);
+        assert!(TokenDigest::from_hex(&"0123456789abcdef".repeat(4)).is_some());
+    }
+
+    #[test]
+    fn looks_up_by_digest() {
+        let (ci_token, ci_line) = minted("ci", "generate,check");
+        let (audit_token, audit_line) = minted("auditor@example.org", "history:all");
+        let table = TokenTable::parse(&format!("{ci_line}\n{audit_line}\n")).unwrap();
+        assert_eq!(table.len(), 2);
+        let ci = table.authenticate(&ci_token).unwrap();
+        assert_eq!(&*ci.name, "ci");
+        assert_eq!(ci.kind, PrincipalKind::Token);
+        assert_eq!(ci.scopes, Scopes::anonymous_default());
+        let digest = TokenDigest::of_token(&audit_token).unwrap();
+        let auditor = table.lookup(&digest).unwrap();
+        assert_eq!(&*auditor.name, "auditor@example.org");
+        assert!(auditor.scopes.grants(Scope::HistoryAll));
+        let (other, _) = new_token();
+        assert_eq!(table.authenticate(&other), Err(TokenError::Unknown));
+        assert!(
+            table
+                .lookup(&TokenDigest::of_token(&other).unwrap())
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn parses_a_good_file() {
+        let (a, a_line) = minted("a", "all");
+        let (b, b_line) = minted("b.b-b_b@b", "none");
+        let (c, c_line) = minted(&"c".repeat(64), "history");
+        let text =
+            format!("# tokens\n\n   \n{a_line}\n\t{b_line}   # reflection only\n{c_line}\r\n# end");
+        let table = TokenTable::parse(&text).unwrap();
+        assert_eq!(table.len(), 3);
+        assert_eq!(table.authenticate(&a).unwrap().scopes, Scopes::all());
+        assert_eq!(table.authenticate(&b).unwrap().scopes, Scopes::none());
+        assert_eq!(
+            &*table.authenticate(&c).unwrap().name,
+            "c".repeat(64).as_str()
+        );
+        assert!(TokenTable::parse("").unwrap().is_empty());
+        assert!(TokenTable::parse("# nothing\n\n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn reports_every_bad_line_without_secrets() {
+        let (_, good) = minted("good", "generate");
+        let (leaked, leaked_digest) = new_token();
+        let (_, digest) = new_token();
+        let (_, digest2) = new_token();
+        let text = [
+            good.clone(),                                                // 1
+            "# comment".to_owned(),                                      // 2
+            format!("two-fields {digest}"),                              // 3
+            format!("bad/name generate {digest2}"),                      // 4
+            format!("x generate,admin {}", new_token().1),               // 5
+            format!("y generate {}", digest.to_uppercase()),             // 6
+            format!("z generate {}", &digest[..10]),                     // 7
+            format!("leaky generate {leaked}"),                          // 8
+            format!("good check {}", new_token().1),                     // 9
+            format!("dup generate {}", good.split(' ').nth(2).unwrap()), // 10
+            format!("anonymous generate {}", new_token().1),             // 11
+            format!("{leaked} generate {}", new_token().1),              // 12
+            format!("w {leaked} {}", new_token().1),                     // 13
+            format!("{} generate {}", "n".repeat(65), new_token().1),    // 14
+            format!("v generate {leaked_digest} extra"),                 // 15
+            String::new(),                                               // 16
+            format!("u ,generate {}", new_token().1),                    // 17
+        ]
+        .join("\n");
+        let error = TokenTable::parse(&text).unwrap_err();
+        let lines: Vec<usize> = error.problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17]);
+        let message = error.to_string();
+        assert!(message.starts_with("14 problems"), "{message}");
+        assert!(
+            message.contains("line 5: scopes: unknown scope `admin`"),
+            "{message}"
+        );
+        assert!(
+            message.contains("line 9: the name `good` is already used on line 1"),
+            "{message}"
+        );
+        assert!(
+            message.contains("line 10: the same token digest as line 1"),
+            "{message}"
+        );
+        assert!(
+            message.contains("line 8: the third field is a token"),
+            "{message}"
+        );
+        assert!(
+            message.contains("line 12: the name is shaped like a token"),
+            "{message}"
+        );
+        assert!(message.contains("reserved"), "{message}");
+        assert!(!message.contains(&leaked), "{message}");
+        assert!(!message.contains(&digest), "{message}");
+        assert!(!message.contains(&digest.to_uppercase()), "{message}");
+        assert!(!message.contains(&leaked_digest), "{message}");
+        assert!(!message.contains("bad/name"), "{message}");
+    }
+
+    #[test]
+    fn loads_a_file_or_says_which() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens");
+        let (token, line) = minted("file", "check");
+        std::fs::write(&path, format!("{line}\n")).unwrap();
+        let table = TokenTable::load(&path).unwrap();
+        assert_eq!(&*table.authenticate(&token).unwrap().name, "file");
+        std::fs::write(&path, "oops\n").unwrap();
+        let error = TokenTable::load(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("tokens file") && error.contains("line 1"),
+            "{error}"
+        );
+        let missing = TokenTable::load(&dir.path().join("missing")).unwrap_err();
+        assert!(matches!(missing, LoadError::Read { .. }));
+    }
+
+    #[test]
+    fn format_line_round_trips_and_validates() {
+        let (token, digest) = new_token();
+        let line = format_line("ops", Scopes::parse("check,generate").unwrap(), &digest).unwrap();
+        assert_eq!(line, format!("ops generate,check {digest}"));
+        let table = TokenTable::parse(&line).unwrap();
+        assert_eq!(&*table.authenticate(&token).unwrap().name, "ops");
+        assert!(matches!(
+            format_line("bad name", Scopes::all(), &digest),
+            Err(FormatLineError::Name(_))
+        ));
+        assert!(matches!(
+            format_line("anonymous", Scopes::all(), &digest),
+            Err(FormatLineError::Name(_))
+        ));
+        assert_eq!(
+            format_line("ok", Scopes::all(), &token),
+            Err(FormatLineError::Digest)
+        );
+        assert!(is_valid_name("a"));
+        assert!(!is_valid_name(""));
+        assert!(!is_valid_name(&token));
+    }
+
+    #[test]
+    fn debug_shows_no_digest() {
+        let (_, digest) = new_token();
+        let parsed = TokenDigest::from_hex(&digest).unwrap();
+        assert!(!format!("{parsed:?}").contains(&digest[..8]));
+        let table = TokenTable::parse(&format_line("t", Scopes::all(), &digest).unwrap()).unwrap();
+        let debug = format!("{table:?}");
+        assert!(!debug.contains(&digest[..8]), "{debug}");
+        assert!(debug.contains("tokens: 1"), "{debug}");
+    }
+}
