@@ -1,5 +1,7 @@
 //! The gRPC port's own accept path: what happens to a connection before
-//! HTTP/2 sees it (the trust issue puts TLS here too).
+//! HTTP/2 sees it, TLS included (each handshake in its own task, under the
+//! preface timeout, with the certificate current at that moment: a reload
+//! never touches live connections).
 //!
 //! Every accepted socket gets `TCP_NODELAY` (without it Nagle's algorithm
 //! holds small replies ~40 ms for a client that waits for each reply before
@@ -21,10 +23,12 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::{Sleep, sleep};
+use tokio_rustls::server::TlsStream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::{Connected, TcpConnectInfo};
 
 use crate::metrics::{GaugeGuard, Metrics};
+use crate::tls::ReloadableTls;
 
 /// Length of the HTTP/2 client connection preface.
 const PREFACE_LEN: usize = 24;
@@ -36,7 +40,7 @@ const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Bounds on connections.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct AcceptLimits {
     /// Most connections open at once.
     pub max_connections: usize,
@@ -44,6 +48,8 @@ pub struct AcceptLimits {
     pub preface_timeout: Duration,
     /// Response bytes the calls of one connection may hold.
     pub connection_budget_bytes: usize,
+    /// Server TLS; `None`: plaintext.
+    pub tls: Option<Arc<ReloadableTls>>,
 }
 
 /// What a call knows of its connection (in its request extensions).
@@ -111,16 +117,49 @@ async fn accept_loop(
             continue;
         }
         let connection = Connection {
-            io: stream,
+            io: Io::Plain(stream),
             preface_deadline: Some(Box::pin(sleep(limits.preface_timeout))),
             preface_left: PREFACE_LEN,
             budget: Arc::new(Semaphore::new(limits.connection_budget_bytes)),
             _permit: permit,
             _open: metrics.connection_opened(),
         };
-        if sender.send(Ok(connection)).await.is_err() {
-            return;
+        match &limits.tls {
+            None => {
+                if sender.send(Ok(connection)).await.is_err() {
+                    return;
+                }
+            }
+            Some(tls) => {
+                tokio::spawn(handshake(
+                    tls.clone(),
+                    connection,
+                    limits.preface_timeout,
+                    sender.clone(),
+                ));
+            }
         }
+    }
+}
+
+/// Completes a TLS handshake, in its own task, then hands the connection
+/// on; a failed or slow handshake only closes this connection.
+async fn handshake(
+    tls: Arc<ReloadableTls>,
+    mut connection: Connection,
+    timeout: Duration,
+    sender: mpsc::Sender<io::Result<Connection>>,
+) {
+    let Io::Plain(stream) = connection.io else {
+        return;
+    };
+    match tls.handshake(stream, timeout).await {
+        Ok(stream) => {
+            connection.io = Io::Tls(Box::new(stream));
+            connection.preface_deadline = Some(Box::pin(sleep(timeout)));
+            let _ = sender.send(Ok(connection)).await;
+        }
+        Err(error) => tracing::debug!(%error, "TLS handshake failed"),
     }
 }
 
@@ -136,7 +175,7 @@ fn configure(stream: &TcpStream) -> io::Result<()> {
 /// in the open-connections gauge until it is dropped.
 #[derive(Debug)]
 pub struct Connection {
-    io: TcpStream,
+    io: Io,
     /// Until the preface has arrived.
     preface_deadline: Option<Pin<Box<Sleep>>>,
     preface_left: usize,
@@ -208,9 +247,78 @@ impl Connected for Connection {
     type ConnectInfo = ConnectionInfo;
 
     fn connect_info(&self) -> ConnectionInfo {
+        let tcp = match &self.io {
+            Io::Plain(stream) => stream.connect_info(),
+            Io::Tls(stream) => stream.get_ref().0.connect_info(),
+        };
         ConnectionInfo {
-            tcp: self.io.connect_info(),
+            tcp,
             budget: self.budget.clone(),
+        }
+    }
+}
+
+/// A connection's bytes: plain TCP or TLS over it.
+#[derive(Debug)]
+enum Io {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Io {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(stream) => Pin::new(stream).poll_read(cx, buf),
+            Io::Tls(stream) => Pin::new(stream).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Io {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Io::Plain(stream) => Pin::new(stream).poll_write(cx, buf),
+            Io::Tls(stream) => Pin::new(stream).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(stream) => Pin::new(stream).poll_flush(cx),
+            Io::Tls(stream) => Pin::new(stream).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(stream) => Pin::new(stream).poll_shutdown(cx),
+            Io::Tls(stream) => Pin::new(stream).poll_shutdown(cx),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Io::Plain(stream) => Pin::new(stream).poll_write_vectored(cx, bufs),
+            Io::Tls(stream) => Pin::new(stream).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Io::Plain(stream) => stream.is_write_vectored(),
+            Io::Tls(stream) => stream.is_write_vectored(),
         }
     }
 }

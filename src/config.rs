@@ -4,9 +4,12 @@
 //! them).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::auth::{Scopes, TokenTable};
 use crate::history::HistoryConfig;
+use crate::tls::TlsFiles;
 
 /// Everything [`crate::server::serve`] needs.
 #[derive(Debug, Clone)]
@@ -19,6 +22,40 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Where to serve `/metrics`; `None` serves none.
     pub metrics_addr: Option<SocketAddr>,
+    /// Where to serve grpc.health.v1 alone, plaintext; `None` serves none.
+    pub health_addr: Option<SocketAddr>,
+    /// Who may call, over what.
+    pub trust: TrustConfig,
+}
+
+/// Transport security and who may do what.
+#[derive(Debug, Clone)]
+pub struct TrustConfig {
+    /// The tokens, and the file they were read from (re-read on SIGHUP and
+    /// every [`RELOAD_INTERVAL`]); `None`: no tokens.
+    pub tokens: Option<(PathBuf, TokenTable)>,
+    /// What callers without a token may do.
+    pub anonymous_scopes: Scopes,
+    /// Server TLS (and mutual TLS with a client CA); `None`: plaintext.
+    pub tls: Option<TlsFiles>,
+    /// Reflection served (needs a valid token when tokens are configured).
+    pub reflection: bool,
+}
+
+/// How often reloadable files are checked for a new version (Kubernetes
+/// swaps mounted Secrets by symlink, without a signal).
+pub const RELOAD_INTERVAL: Duration = Duration::from_secs(10);
+
+impl Default for TrustConfig {
+    /// Plaintext, no tokens, anonymous callers may generate and check.
+    fn default() -> Self {
+        TrustConfig {
+            tokens: None,
+            anonymous_scopes: Scopes::anonymous_default(),
+            tls: None,
+            reflection: true,
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -30,6 +67,8 @@ impl Default for ServerConfig {
             redis_check_interval: Duration::from_secs(2),
             limits: Limits::default(),
             metrics_addr: None,
+            health_addr: None,
+            trust: TrustConfig::default(),
         }
     }
 }

@@ -10,15 +10,19 @@
 #![forbid(unsafe_code)]
 
 pub mod accept;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod generator;
 pub mod grpc;
 pub mod health;
 pub mod history;
+pub mod keyring;
 pub mod layers;
 pub mod metrics;
+pub mod reload;
 pub mod server;
 pub mod telemetry;
+pub mod tls;
 
 pub use giropops_senhas_client::proto;

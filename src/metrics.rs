@@ -106,7 +106,21 @@ struct Inner {
     connections: Gauge,
     blocking_busy: Gauge,
     generated: Family<KindLabels, Counter>,
+    skipped: Family<ReasonLabels, Counter>,
+    reload_failures: Family<FileLabels, Counter>,
     redis_up: Gauge,
+}
+
+/// Which reloadable file failed to load.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FileLabels {
+    file: &'static str,
+}
+
+/// Why a history entry was not returned.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
 }
 
 /// The service's metrics. Cheap to clone: all clones share one registry.
@@ -172,6 +186,18 @@ impl Metrics {
             "Secrets generated, by kind (the original app's password counter)",
             generated.clone(),
         );
+        let skipped = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "history_entries_skipped",
+            "History entries not returned, by reason (unknown_key_id: written with a removed key; auth_failed: tampered or moved; not_ours; expired)",
+            skipped.clone(),
+        );
+        let reload_failures = Family::<FileLabels, Counter>::default();
+        registry.register(
+            "reload_failures",
+            "Reloads of a file (tokens, tls_cert, tls_key, tls_client_ca) that failed: the previous version stays in use",
+            reload_failures.clone(),
+        );
         let redis_up = Gauge::default();
         registry.register(
             "redis_up",
@@ -191,6 +217,8 @@ impl Metrics {
                 connections,
                 blocking_busy,
                 generated,
+                skipped,
+                reload_failures,
                 redis_up,
             }),
         }
@@ -239,6 +267,30 @@ impl Metrics {
             .generated
             .get_or_create(&KindLabels { kind })
             .inc_by(count);
+    }
+
+    /// Counts a history entry not returned, and why. A tampered entry is
+    /// also one WARN.
+    pub fn history_entry_skipped(&self, skip: crate::history::Skip) {
+        if skip == crate::history::Skip::AuthFailed {
+            tracing::warn!(
+                "a history entry failed authentication: tampered with, moved between lists, or a key reused under another name"
+            );
+        }
+        self.inner
+            .skipped
+            .get_or_create(&ReasonLabels {
+                reason: skip.label(),
+            })
+            .inc();
+    }
+
+    /// Counts a failed reload of `file`.
+    pub fn reload_failed(&self, file: &'static str) {
+        self.inner
+            .reload_failures
+            .get_or_create(&FileLabels { file })
+            .inc();
     }
 
     /// Records whether Redis answers.

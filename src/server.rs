@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -10,16 +11,20 @@ use tokio::task::JoinHandle;
 use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
+use tonic_health::pb::health_server::{Health, HealthServer};
 use tonic_health::server::HealthReporter;
 
 use crate::accept::{self, AcceptLimits};
-use crate::config::{Limits, ServerConfig};
+use crate::auth::Authenticator;
+use crate::config::{Limits, ServerConfig, TrustConfig};
 use crate::grpc::{PasswordServiceImpl, PasswordServiceServer, ReplyLimits};
 use crate::health;
-use crate::history::{History, HistoryError, redact_url};
+use crate::history::{History, HistoryConfig, HistoryError, redact_url};
 use crate::layers::{self, shed::ResponseBudget};
 use crate::metrics::{self, Metrics};
 use crate::proto::FILE_DESCRIPTOR_SET;
+use crate::reload::Reloadable;
+use crate::tls::{ReloadableTls, TlsError};
 
 /// Why the server could not start or stopped badly. Each start-up failure
 /// names what failed, the address involved and the setting that changes it.
@@ -39,6 +44,19 @@ pub enum ServeError {
         "cannot listen for gRPC on {addr}: {source}; set --listen/LISTEN_ADDR to a free address"
     )]
     Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why (in use, not permitted, …).
+        source: std::io::Error,
+    },
+    /// The TLS files could not be loaded.
+    #[error("{0}")]
+    Tls(TlsError),
+    /// Binding the health port failed.
+    #[error(
+        "cannot listen for health checks on {addr}: {source}; set --health-listen/HEALTH_ADDR to a free address, or \"off\""
+    )]
+    HealthListen {
         /// The address.
         addr: SocketAddr,
         /// Why (in use, not permitted, …).
@@ -81,55 +99,53 @@ pub async fn serve(
         redis_check_interval,
         limits,
         metrics_addr,
+        health_addr,
+        trust,
     } = config;
+    let TrustConfig {
+        tokens,
+        anonymous_scopes,
+        tls,
+        reflection,
+    } = trust;
     let metrics = Metrics::new();
+    let tls = tls
+        .map(ReloadableTls::new)
+        .transpose()
+        .map_err(ServeError::Tls)?
+        .map(Arc::new);
+    let (tokens_file, tokens) = tokens.unzip();
+    let authenticator = Authenticator::new(tokens, anonymous_scopes);
+    log_trust(&authenticator, tls.as_deref());
     let metrics_server = start_metrics(metrics_addr, &metrics).await?;
-    let history = match history {
-        Some(config) => {
-            tracing::info!(redis = %redact_url(&config.url), cap = config.cap, "password history in redis");
-            Some(History::new(config)?)
-        }
-        None => {
-            tracing::info!("history cap is 0: no history, no redis");
-            None
-        }
-    };
+    let history = open_history(history)?;
     let (reporter, health_service) = tonic_health::server::health_reporter();
+    let health_server = start_health_port(health_addr, &health_service, &limits, &metrics).await?;
     let watcher = health::start(&reporter, history.clone(), &metrics, redis_check_interval).await;
     let budget = ResponseBudget::new(limits.response_budget_bytes);
-    let reply_limits = ReplyLimits {
-        max_response_bytes: limits.max_response_bytes,
-        budget: budget.clone(),
-    };
-    let passwords = PasswordServiceServer::new(PasswordServiceImpl::new(
+    let routes = routes(
         history,
-        metrics.clone(),
-        reply_limits,
-    ))
-    .max_decoding_message_size(limits.max_request_bytes)
-    .max_encoding_message_size(MAX_ENCODED_RESPONSE_BYTES);
-    // The same request limit on every service (the message-size layer
-    // answers first, with RESOURCE_EXHAUSTED; this is the second line).
-    let routes = Routes::new(health_service.max_decoding_message_size(limits.max_request_bytes))
-        .add_service(
-            reflection()
-                .build_v1()?
-                .max_decoding_message_size(limits.max_request_bytes),
-        )
-        .add_service(
-            reflection()
-                .build_v1alpha()?
-                .max_decoding_message_size(limits.max_request_bytes),
-        )
-        .add_service(passwords);
+        health_service,
+        &metrics,
+        &limits,
+        &budget,
+        reflection,
+    )?;
+    let reloadable = Reloadable {
+        tokens: tokens_file.map(|path| (path, authenticator.clone())),
+        tls: tls.clone(),
+        metrics: metrics.clone(),
+    };
+    let reloader = (!reloadable.is_empty()).then(|| tokio::spawn(reloadable.watch()));
 
     let local_addr = listener.local_addr().map_err(|source| ServeError::Listen {
         addr: SocketAddr::from(([0, 0, 0, 0], 0)),
         source,
     })?;
-    let incoming = accept::incoming(listener, accept_limits(&limits), metrics.clone());
+    let incoming = accept::incoming(listener, accept_limits(&limits, tls), metrics.clone());
     let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut builder = server_builder(&limits).layer(layers::stack(&metrics, &limits, &budget));
+    let mut builder =
+        server_builder(&limits).layer(layers::stack(&metrics, &limits, &budget, &authenticator));
     let server = tokio::spawn(builder.add_routes(routes).serve_with_incoming_shutdown(
         incoming,
         async {
@@ -147,10 +163,105 @@ pub async fn serve(
         limits.drain_timeout,
     )
     .await;
-    if let Some(metrics_server) = metrics_server {
-        metrics_server.abort();
+    for task in [metrics_server, health_server, reloader]
+        .into_iter()
+        .flatten()
+    {
+        task.abort();
     }
     result
+}
+
+/// The history, when configured.
+fn open_history(config: Option<HistoryConfig>) -> Result<Option<History>, ServeError> {
+    let Some(config) = config else {
+        tracing::info!("no history: no redis");
+        return Ok(None);
+    };
+    tracing::info!(redis = %redact_url(&config.url), cap = config.cap, "password history in redis");
+    Ok(Some(History::new(config)?))
+}
+
+/// Every service of the gRPC port, each with the request size limit (the
+/// message-size layer answers first, with RESOURCE_EXHAUSTED; this is the
+/// second line).
+fn routes(
+    history: Option<History>,
+    health: HealthServer<impl Health>,
+    metrics: &Metrics,
+    limits: &Limits,
+    budget: &ResponseBudget,
+    reflection: bool,
+) -> Result<Routes, ServeError> {
+    let reply_limits = ReplyLimits {
+        max_response_bytes: limits.max_response_bytes,
+        budget: budget.clone(),
+    };
+    let passwords = PasswordServiceServer::new(PasswordServiceImpl::new(
+        history,
+        metrics.clone(),
+        reply_limits,
+    ))
+    .max_decoding_message_size(limits.max_request_bytes)
+    .max_encoding_message_size(MAX_ENCODED_RESPONSE_BYTES);
+    let routes = Routes::new(health.max_decoding_message_size(limits.max_request_bytes))
+        .add_service(passwords);
+    if !reflection {
+        return Ok(routes);
+    }
+    Ok(routes
+        .add_service(
+            reflection_builder()
+                .build_v1()?
+                .max_decoding_message_size(limits.max_request_bytes),
+        )
+        .add_service(
+            reflection_builder()
+                .build_v1alpha()?
+                .max_decoding_message_size(limits.max_request_bytes),
+        ))
+}
+
+/// One line saying who may call, over what.
+fn log_trust(authenticator: &Authenticator, tls: Option<&ReloadableTls>) {
+    let transport = match tls {
+        Some(tls) if tls.is_mutual() => "mutual TLS",
+        Some(_) => "TLS",
+        None => "plaintext",
+    };
+    tracing::info!(
+        transport,
+        tokens = authenticator.token_count(),
+        anonymous = %authenticator.anonymous().scopes,
+        "who may call"
+    );
+}
+
+/// Serves grpc.health.v1 alone, plaintext, on `addr` (for kubelet probes,
+/// which cannot present client certificates), unless none is configured.
+async fn start_health_port(
+    addr: Option<SocketAddr>,
+    health: &HealthServer<impl Health>,
+    limits: &Limits,
+    metrics: &Metrics,
+) -> Result<Option<JoinHandle<()>>, ServeError> {
+    let Some(addr) = addr else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::HealthListen { addr, source })?;
+    tracing::info!(addr = %listener.local_addr().unwrap_or(addr), "grpc.health.v1 alone, plaintext");
+    let incoming = accept::incoming(listener, accept_limits(limits, None), metrics.clone());
+    let server = Server::builder()
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        .add_service(health.clone().max_decoding_message_size(1024))
+        .serve_with_incoming(incoming);
+    Ok(Some(tokio::spawn(async move {
+        if let Err(error) = server.await {
+            tracing::error!(%error, "the health port failed");
+        }
+    })))
 }
 
 /// Runs until `shutdown` completes (or the server fails), then: health
@@ -227,8 +338,9 @@ fn server_builder(limits: &Limits) -> Server {
     }
 }
 
-fn accept_limits(limits: &Limits) -> AcceptLimits {
+fn accept_limits(limits: &Limits, tls: Option<Arc<ReloadableTls>>) -> AcceptLimits {
     AcceptLimits {
+        tls,
         max_connections: limits.max_connections,
         preface_timeout: limits.preface_timeout,
         connection_budget_bytes: limits.connection_budget_bytes,
@@ -248,7 +360,7 @@ fn raise_open_files_limit() {
 async fn start_metrics(
     addr: Option<SocketAddr>,
     metrics: &Metrics,
-) -> Result<Option<JoinHandle<std::io::Result<()>>>, ServeError> {
+) -> Result<Option<JoinHandle<()>>, ServeError> {
     let Some(addr) = addr else {
         return Ok(None);
     };
@@ -257,15 +369,17 @@ async fn start_metrics(
         .map_err(|source| ServeError::Metrics { addr, source })?;
     let bound = listener.local_addr().unwrap_or(addr);
     tracing::info!(addr = %bound, "metrics on /metrics");
-    Ok(Some(tokio::spawn(metrics::serve(
-        listener,
-        metrics.clone(),
-    ))))
+    let metrics = metrics.clone();
+    Ok(Some(tokio::spawn(async move {
+        if let Err(error) = metrics::serve(listener, metrics).await {
+            tracing::error!(%error, "the metrics endpoint failed");
+        }
+    })))
 }
 
 /// Reflection over our contract, grpc.health.v1 and google.rpc (so clients
 /// can decode error details); the reflection services add themselves.
-fn reflection() -> tonic_reflection::server::Builder<'static> {
+fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
     tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)

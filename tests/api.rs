@@ -3,13 +3,14 @@
 
 mod support;
 
-use giropops_senhas::config::{Limits, ServerConfig};
+use giropops_senhas::auth::Scopes;
+use giropops_senhas::config::{Limits, ServerConfig, TrustConfig};
 use giropops_senhas::proto::v1::{GeneratePasswordRequest, ListPasswordsRequest};
-use support::{RedisServer, TestServer, stateless_config};
+use support::{ANONYMOUS_LIST, RedisServer, TestServer, stateless_config};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-const KEY: &str = "giropops-senhas:history";
+const KEY: &str = ANONYMOUS_LIST;
 
 fn request(length: u32, numbers: bool, specials: bool) -> GeneratePasswordRequest {
     GeneratePasswordRequest {
@@ -54,17 +55,19 @@ async fn generates_with_the_classes_asked_for_and_stores_it() {
 
     let stored = redis.list(KEY);
     assert_eq!(stored.len(), 2);
-    assert!(
-        stored[0].contains(&serde_json_escape(&all.password)),
-        "newest first"
-    );
+    for (entry, password) in stored.iter().zip([&all.password, &default.password]) {
+        assert!(entry.starts_with("g1:"), "encrypted: {entry}");
+        assert!(!entry.contains(password.as_str()), "no plaintext in redis");
+    }
+    let listed = client
+        .list_passwords(ListPasswordsRequest::default())
+        .await
+        .expect("list")
+        .into_inner()
+        .passwords;
+    let listed: Vec<&str> = listed.iter().map(|r| r.password.as_str()).collect();
+    assert_eq!(listed, [&all.password, &default.password], "newest first");
     server.shutdown().await;
-}
-
-/// JSON-escapes a password the way it is stored.
-fn serde_json_escape(password: &str) -> String {
-    let quoted = serde_json::to_string(password).unwrap();
-    quoted[1..quoted.len() - 1].to_owned()
 }
 
 #[tokio::test]
@@ -175,6 +178,10 @@ async fn oversized_requests_are_refused() {
             max_request_bytes: 1024,
             ..Limits::default()
         },
+        trust: TrustConfig {
+            anonymous_scopes: Scopes::all(),
+            ..TrustConfig::default()
+        },
         ..stateless_config()
     })
     .await;
@@ -221,20 +228,29 @@ async fn oversized_requests_are_refused() {
     server.shutdown().await;
 }
 
+/// There is no plaintext fallback: an entry that is not ours (the original
+/// app's plain strings, anything written by hand) is skipped, never
+/// returned as a password.
 #[tokio::test]
-async fn legacy_plain_entries_are_listed_without_timestamp() {
+async fn entries_that_are_not_ours_are_skipped_never_returned() {
     let redis = RedisServer::start();
     redis.run(&["LPUSH", KEY, "old-flask-password"]);
+    redis.run(&["LPUSH", KEY, r#"{"password":"forged","created_at_ms":1}"#]);
     let server = TestServer::with_redis(&redis.url()).await;
     let mut client = server.client().await;
+    let mine = client
+        .generate_password(GeneratePasswordRequest::default())
+        .await
+        .expect("generate")
+        .into_inner()
+        .password;
     let listed = client
         .list_passwords(ListPasswordsRequest::default())
         .await
         .expect("list")
         .into_inner()
         .passwords;
-    assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].password, "old-flask-password");
-    assert!(listed[0].created_at.is_none());
+    let listed: Vec<&str> = listed.iter().map(|r| r.password.as_str()).collect();
+    assert_eq!(listed, [mine.as_str()]);
     server.shutdown().await;
 }

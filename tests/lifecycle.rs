@@ -58,6 +58,13 @@ impl ServerProcess {
         let child = binary()
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--metrics-listen", "off"])
+            // Anonymous callers may keep a history, encrypted.
+            .args([
+                "--anonymous-scopes",
+                "all",
+                "--history-keys-file",
+                "ephemeral",
+            ])
             .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::null())

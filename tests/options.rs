@@ -12,7 +12,7 @@ use tokio_stream::StreamExt;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-const KEY: &str = "giropops-senhas:history";
+const KEY: &str = support::ANONYMOUS_LIST;
 
 #[tokio::test]
 async fn each_password_option_is_honoured() {

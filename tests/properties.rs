@@ -89,7 +89,7 @@ fn server_accepts_compliantly_and_rejects_without_writing() {
     let redis = RedisServer::start();
     let server = runtime.block_on(TestServer::start(redis_config(&redis.url(), 10000)));
     let client = runtime.block_on(server.client());
-    let key = "giropops-senhas:history";
+    let key = support::ANONYMOUS_LIST;
 
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(128));
     let (accepted, rejected) = (std::cell::Cell::new(0), std::cell::Cell::new(0));

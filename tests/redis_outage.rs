@@ -82,7 +82,7 @@ async fn redis_down_then_back() {
         .expect("recovers by itself")
         .into_inner();
     assert!(response.stored);
-    assert_eq!(redis.list("giropops-senhas:history").len(), 1);
+    assert_eq!(redis.list(support::ANONYMOUS_LIST).len(), 1);
     server.shutdown().await;
 }
 
@@ -179,7 +179,26 @@ async fn history_off_needs_no_redis() {
         .into_inner();
     assert_eq!(response.password.len(), 32);
     assert!(!response.stored);
+    // By default anonymous callers may not keep a history: refused by scope.
     let status = client
+        .list_passwords(ListPasswordsRequest::default())
+        .await
+        .expect_err("no history scope");
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert!(
+        status.message().contains("`history`"),
+        "{}",
+        status.message()
+    );
+    server.shutdown().await;
+
+    // With the scope but no history kept (cap 0): FAILED_PRECONDITION.
+    let mut config = support::stateless_config();
+    config.trust.anonymous_scopes = giropops_senhas::auth::Scopes::all();
+    let server = TestServer::start(config).await;
+    let status = server
+        .client()
+        .await
         .list_passwords(ListPasswordsRequest::default())
         .await
         .expect_err("no history");

@@ -4,20 +4,29 @@
 //! every invalid setting at once.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 use deadpool_redis::redis::IntoConnectionInfo;
 
-use crate::config::{Limits, ServerConfig};
+use crate::auth::{Scope, Scopes, TokenTable};
+use crate::config::{Limits, ServerConfig, TrustConfig};
 use crate::history::{HistoryConfig, MAX_CAP, redact_url};
+use crate::keyring::KeyRing;
 use crate::telemetry::LogFormat;
+use crate::tls::TlsFiles;
 
 /// Everything the server needs.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on for gRPC.
-    #[arg(long = "listen", env = "LISTEN_ADDR", default_value = "0.0.0.0:50051")]
+    /// Address to listen on for gRPC. Loopback by default: set
+    /// 0.0.0.0:50051 to serve other hosts (the image does).
+    #[arg(
+        long = "listen",
+        env = "LISTEN_ADDR",
+        default_value = "127.0.0.1:50051"
+    )]
     pub listen: SocketAddr,
     /// Redis connection.
     #[command(flatten)]
@@ -28,28 +37,36 @@ pub struct ServeArgs {
     /// Server limits and lifecycle.
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// Transport security, tokens and scopes.
+    #[command(flatten)]
+    pub trust: TrustArgs,
     /// Logging.
     #[command(flatten)]
     pub log: LogArgs,
     /// Address of the Prometheus endpoint (GET /metrics), e.g.
     /// 0.0.0.0:9090 to be scraped from other hosts; "off" disables it.
     #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9090")]
-    pub metrics_listen: MetricsAddr,
+    pub metrics_listen: OptionalAddr,
+    /// Address of a plaintext port serving grpc.health.v1 alone (for
+    /// Kubernetes probes, which cannot present client certificates);
+    /// "off" (the default) serves none.
+    #[arg(long, env = "HEALTH_ADDR", default_value = "off")]
+    pub health_listen: OptionalAddr,
 }
 
-/// Where to serve metrics, if anywhere.
+/// An address, or "off".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MetricsAddr(pub Option<SocketAddr>);
+pub struct OptionalAddr(pub Option<SocketAddr>);
 
-impl std::str::FromStr for MetricsAddr {
+impl std::str::FromStr for OptionalAddr {
     type Err = String;
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         match value.trim() {
-            "off" | "" => Ok(MetricsAddr(None)),
+            "off" | "" => Ok(OptionalAddr(None)),
             addr => addr
                 .parse()
-                .map(|addr| MetricsAddr(Some(addr)))
+                .map(|addr| OptionalAddr(Some(addr)))
                 .map_err(|_| {
                     format!("expected host:port (e.g. 127.0.0.1:9090) or \"off\", got {addr:?}")
                 }),
@@ -108,6 +125,46 @@ pub struct HistoryArgs {
     /// Redis key of the history list.
     #[arg(long, env = "HISTORY_KEY", default_value = "giropops-senhas:history")]
     pub history_key: String,
+}
+
+/// Who may call, over what.
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    /// Tokens file: one line per token, `NAME SCOPES SHA256_HEX` (make one
+    /// with `giropops-senhas token new`). Re-read on SIGHUP and every 10s.
+    #[arg(long, env = "AUTH_TOKENS_FILE")]
+    pub auth_tokens_file: Option<PathBuf>,
+    /// What callers without a token may do: scopes (generate, check,
+    /// history, history:all), comma-separated, or "none", or "all" (a laptop
+    /// demo: "anonymous" is then a principal like any other).
+    #[arg(long, env = "ANONYMOUS_SCOPES", default_value = "generate,check")]
+    pub anonymous_scopes: Scopes,
+    /// PEM certificate chain: serve gRPC over TLS (with --tls-key).
+    #[arg(long, env = "TLS_CERT_FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "TLS_KEY_FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA bundle: require client certificates signed by it (mutual
+    /// TLS); others are refused at the handshake.
+    #[arg(long, env = "TLS_CLIENT_CA_FILE")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Allow tokens over plaintext on a non-loopback address: only when TLS
+    /// ends at a mesh sidecar in front of this process.
+    #[arg(long, env = "ALLOW_PLAINTEXT")]
+    pub allow_plaintext: bool,
+    /// Serve gRPC reflection: "on" or "off".
+    #[arg(long, env = "REFLECTION", default_value = "on", value_parser = ["on", "off"])]
+    pub reflection: String,
+    /// History encryption keys: a file of `ID BASE64_32_BYTES` lines (the
+    /// first encrypts, all decrypt), or "ephemeral" (a random key: history
+    /// unreadable after a restart and across replicas). Needed when any
+    /// caller may keep a history.
+    #[arg(long, env = "HISTORY_KEYS_FILE")]
+    pub history_keys_file: Option<String>,
+    /// Entries older than this are never returned; a quiet history expires.
+    #[arg(long, env = "HISTORY_TTL", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub history_ttl: Duration,
 }
 
 /// Bounds on what the server accepts and how it stops.
@@ -185,12 +242,14 @@ impl TryFrom<ServeArgs> for ServerConfig {
     fn try_from(args: ServeArgs) -> Result<Self, ConfigErrors> {
         // Every field is named: a new flag cannot be silently ignored here.
         let ServeArgs {
-            listen: _, // bound by `server::run`
+            listen,
             redis,
             history,
+            trust,
             limits,
             log: _, // applied by `telemetry::init`
-            metrics_listen: MetricsAddr(metrics_addr),
+            metrics_listen: OptionalAddr(metrics_addr),
+            health_listen: OptionalAddr(health_addr),
         } = args;
         let mut errors = Vec::new();
         let url = redis.url();
@@ -240,7 +299,66 @@ impl TryFrom<ServeArgs> for ServerConfig {
                 errors.push(format!("{flag} must be above 0"));
             }
         }
-        let history = (history_cap > 0).then(|| {
+        let TrustArgs {
+            auth_tokens_file,
+            anonymous_scopes,
+            tls_cert,
+            tls_key,
+            tls_client_ca,
+            allow_plaintext,
+            reflection,
+            history_keys_file,
+            history_ttl,
+        } = trust;
+        let tokens = auth_tokens_file.and_then(|path| match TokenTable::load(&path) {
+            Ok(table) => Some((path, table)),
+            Err(error) => {
+                errors.push(format!("--auth-tokens-file/AUTH_TOKENS_FILE: {error}"));
+                None
+            }
+        });
+        let tls = match (tls_cert, tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert,
+                key,
+                client_ca: tls_client_ca,
+            }),
+            (None, None) if tls_client_ca.is_none() => None,
+            _ => {
+                errors.push(
+                    "TLS needs both --tls-cert/TLS_CERT_FILE and --tls-key/TLS_KEY_FILE (and --tls-client-ca/TLS_CLIENT_CA_FILE needs them too)".to_owned(),
+                );
+                None
+            }
+        };
+        if tokens.is_some() && tls.is_none() && !listen.ip().is_loopback() && !allow_plaintext {
+            errors.push(format!(
+                "tokens would travel in plaintext on {listen}: set --tls-cert/--tls-key, listen on loopback, or --allow-plaintext/ALLOW_PLAINTEXT when TLS ends at a mesh sidecar"
+            ));
+        }
+        // A history only when some caller may keep one.
+        let may_keep_history = anonymous_scopes.grants(Scope::History)
+            || tokens.as_ref().is_some_and(|(_, table)| {
+                table.principals().any(|p| p.scopes.grants(Scope::History))
+            });
+        let keys = match history_keys_file.as_deref() {
+            _ if history_cap == 0 || !may_keep_history => None,
+            Some("ephemeral") => Some(KeyRing::ephemeral()),
+            Some(path) => match KeyRing::load(path) {
+                Ok(keys) => Some(keys),
+                Err(error) => {
+                    errors.push(format!("--history-keys-file/HISTORY_KEYS_FILE: {error}"));
+                    None
+                }
+            },
+            None => {
+                errors.push(
+                    "a caller may keep a history, so it is encrypted: set --history-keys-file/HISTORY_KEYS_FILE to a keys file, or to \"ephemeral\" (unreadable after a restart)".to_owned(),
+                );
+                None
+            }
+        };
+        let history = keys.map(|keys| {
             if history_key.trim().is_empty() {
                 errors.push("--history-key/HISTORY_KEY must not be empty".to_owned());
             }
@@ -257,6 +375,8 @@ impl TryFrom<ServeArgs> for ServerConfig {
                 pool_size: usize::from(redis_pool_size),
                 connect_timeout: redis_connect_timeout,
                 command_timeout: redis_command_timeout,
+                keys,
+                ttl: history_ttl,
             }
         });
         if !errors.is_empty() {
@@ -279,6 +399,13 @@ impl TryFrom<ServeArgs> for ServerConfig {
                 max_in_flight: max_in_flight as usize,
             },
             metrics_addr,
+            health_addr,
+            trust: TrustConfig {
+                tokens,
+                anonymous_scopes,
+                tls,
+                reflection: reflection == "on",
+            },
         })
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches};
 
-use super::serve::MetricsAddr;
+use super::serve::OptionalAddr;
 use super::*;
 
 /// The CLI with every `env = …` source removed.
@@ -52,12 +52,16 @@ fn redis_url_wins_over_host_and_port() {
 
 #[test]
 fn defaults_become_the_documented_config() {
-    let config = config(&[]).unwrap();
-    let history = config.history.expect("history on by default");
-    assert_eq!(history.cap, 10);
-    assert_eq!(history.url, "redis://127.0.0.1:6379");
-    assert_eq!(history.key, "giropops-senhas:history");
+    let cli = parse(&[]);
+    assert_eq!(cli.serve.listen, "127.0.0.1:50051".parse().unwrap());
+    let config = ServerConfig::try_from(cli.serve).unwrap();
+    // Anonymous callers may generate and check only: nobody may keep a
+    // history, so there is none, and no Redis is needed.
+    assert!(config.history.is_none());
+    assert_eq!(config.trust.anonymous_scopes.to_string(), "generate,check");
+    assert!(config.trust.tokens.is_none() && config.trust.tls.is_none());
     assert_eq!(config.metrics_addr, Some("127.0.0.1:9090".parse().unwrap()));
+    assert_eq!(config.health_addr, None);
     assert_eq!(config.limits.request_timeout, Duration::from_secs(10));
     assert_eq!(
         config.limits.max_connection_age,
@@ -66,8 +70,48 @@ fn defaults_become_the_documented_config() {
 }
 
 #[test]
-fn history_cap_zero_means_no_history() {
-    assert!(config(&["--history-cap", "0"]).unwrap().history.is_none());
+fn a_history_when_a_caller_may_keep_one_encrypted() {
+    let on = [
+        "--anonymous-scopes",
+        "all",
+        "--history-keys-file",
+        "ephemeral",
+    ];
+    let history = config(&on).unwrap().history.expect("history on");
+    assert_eq!(history.cap, 10);
+    assert_eq!(history.url, "redis://127.0.0.1:6379");
+    assert_eq!(history.key, "giropops-senhas:history");
+    assert_eq!(history.ttl, Duration::from_secs(24 * 3600));
+    let off = ["--history-cap", "0", "--anonymous-scopes", "all"];
+    assert!(config(&off).unwrap().history.is_none());
+    let errors = config(&["--anonymous-scopes", "generate,history"]).unwrap_err();
+    assert!(
+        errors
+            .to_string()
+            .contains("--history-keys-file/HISTORY_KEYS_FILE"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn tokens_never_travel_in_plaintext_off_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    let (_token, digest) = crate::auth::new_token();
+    std::fs::write(&tokens, format!("ci generate {digest}\n")).unwrap();
+    let tokens = tokens.to_str().unwrap();
+    let public = ["--listen", "0.0.0.0:50051", "--auth-tokens-file", tokens];
+    let errors = config(&public).unwrap_err().to_string();
+    assert!(
+        errors.contains("tokens would travel in plaintext on 0.0.0.0:50051"),
+        "{errors}"
+    );
+    let mesh = [&public[..], &["--allow-plaintext"]].concat();
+    assert!(config(&mesh).is_ok());
+    assert!(
+        config(&["--auth-tokens-file", tokens]).is_ok(),
+        "loopback is fine"
+    );
 }
 
 #[test]
@@ -85,6 +129,10 @@ fn every_invalid_setting_is_reported_at_once() {
         " ",
         "--redis-url",
         "http://user:hunter2@x",
+        "--anonymous-scopes",
+        "all",
+        "--history-keys-file",
+        "ephemeral",
     ])
     .unwrap_err();
     assert_eq!(errors.0.len(), 3, "{errors}");
@@ -102,7 +150,7 @@ fn every_invalid_setting_is_reported_at_once() {
 fn metrics_can_be_turned_off() {
     assert_eq!(
         parse(&["--metrics-listen", "off"]).serve.metrics_listen,
-        MetricsAddr(None)
+        OptionalAddr(None)
     );
     let error = try_parse(&["--metrics-listen", "nope"])
         .unwrap_err()

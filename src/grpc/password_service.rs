@@ -9,6 +9,7 @@ use tonic::{Request, Response, Status};
 use tracing::instrument;
 
 use super::error::{ApiError, BusyReason};
+use crate::auth::{Principal, Scope, Scopes};
 use crate::generator::{
     FieldViolation, PassphraseOptions, PassphrasePolicy, PasswordOptions, PasswordPolicy,
     generate_passphrase, generate_password, score_password, validate_check,
@@ -89,11 +90,18 @@ impl PasswordServiceImpl {
             .ok_or(ApiError::Busy(BusyReason::ResponseBytes))
     }
 
-    /// Stores `records` when asked and possible; says whether it did.
-    async fn store(&self, records: &[Record], wanted: bool) -> Result<bool, ApiError> {
+    /// Stores `records` in `principal`'s history when asked and possible
+    /// (a history exists and the principal may hold one); says whether it
+    /// did.
+    async fn store(
+        &self,
+        principal: &Principal,
+        records: &[Record],
+        wanted: bool,
+    ) -> Result<bool, ApiError> {
         match &self.history {
-            Some(history) if wanted => {
-                history.push(records).await?;
+            Some(history) if wanted && principal.scopes.grants(Scope::History) => {
+                history.push(&principal.name, records).await?;
                 Ok(true)
             }
             _ => Ok(false),
@@ -172,6 +180,7 @@ impl PasswordServiceImpl {
         }
         // Both the list and the first password again, plus framing.
         let reservation = self.reserve(&request, chars + policy.length() + 8 * count + 64)?;
+        let principal = caller(&request);
         let request = request.into_inner();
 
         let records = if chars > BLOCKING_BATCH_CHARS {
@@ -186,7 +195,9 @@ impl PasswordServiceImpl {
             generate_records(&policy, count)
         };
         self.metrics.generated(SecretKind::Password, count as u64);
-        let stored = self.store(&records, request.store.unwrap_or(true)).await?;
+        let stored = self
+            .store(&principal, &records, request.store.unwrap_or(true))
+            .await?;
         tracing::debug!(count, stored, "passwords generated");
         let first = &records[0];
         Ok(with_reservation(
@@ -219,7 +230,18 @@ impl PasswordServiceImpl {
         );
         with_request_violations(Ok(()), violations)?;
         let history = self.history.as_ref().ok_or(ApiError::HistoryDisabled)?;
-        let mut records = history.recent(page_size).await.map_err(ApiError::from)?;
+        let principal = caller(&request);
+        // The auth layer let only callers with `history` this far.
+        let listing = if principal.scopes.grants(Scope::HistoryAll) {
+            history.recent_all(page_size).await
+        } else {
+            history.recent(&principal.name, page_size).await
+        }
+        .map_err(ApiError::from)?;
+        for skip in &listing.skipped {
+            self.metrics.history_entry_skipped(*skip);
+        }
+        let mut records = listing.records;
         // A page holds at most the largest reply: newest entries first.
         let mut bytes = 0;
         let fits = records
@@ -245,6 +267,7 @@ impl PasswordServiceImpl {
         &self,
         request: Request<GeneratePassphraseRequest>,
     ) -> Result<Response<GeneratePassphraseResponse>, Status> {
+        let principal = caller(&request);
         let request = request.into_inner();
         let policy =
             PassphrasePolicy::new(PassphraseOptions::from(&request)).map_err(ApiError::from)?;
@@ -256,7 +279,11 @@ impl PasswordServiceImpl {
             SystemTime::now(),
         );
         let stored = self
-            .store(std::slice::from_ref(&record), request.store.unwrap_or(true))
+            .store(
+                &principal,
+                std::slice::from_ref(&record),
+                request.store.unwrap_or(true),
+            )
             .await?;
         tracing::debug!(stored, "passphrase generated");
         Ok(Response::new(GeneratePassphraseResponse {
@@ -342,6 +369,17 @@ impl PasswordServiceImpl {
         });
         Ok(Response::new(ReceiverStream::new(receiver)))
     }
+}
+
+/// Who is calling: the auth layer puts the principal in every request it
+/// lets through; without one (no auth layer), a principal that may do
+/// nothing that needs a scope here.
+fn caller<T>(request: &Request<T>) -> Principal {
+    request
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .unwrap_or_else(|| Principal::anonymous(Scopes::none()))
 }
 
 /// `count` passwords of `policy`, stamped now.

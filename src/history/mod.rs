@@ -1,4 +1,10 @@
-//! The history of generated passwords: a capped Redis list, newest first.
+//! The history of generated passwords: one capped Redis list per
+//! principal, newest first, every entry encrypted ([`record`]).
+//!
+//! A principal's entries live under `{HISTORY_KEY}:<principal>` — the braces
+//! are a hash tag: every list, and the set of principals
+//! `{HISTORY_KEY}:principals`, land on one Redis Cluster slot. Lists and the
+//! set expire after `ttl` without writes; older entries are never returned.
 //!
 //! Every push is `LPUSH` + `LTRIM` in one `MULTI`/`EXEC`, so the list can
 //! never exceed its cap, even between two commands; concurrent pushes are
@@ -10,14 +16,16 @@ mod record;
 mod writer;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use deadpool_redis::redis::{self, AsyncConnectionConfig, AsyncTypedCommands};
 use deadpool_redis::{Manager, Pool, PoolError, Runtime};
 
 pub use pinger::Pinger;
-pub use record::Record;
-use writer::Writers;
+pub use record::{Record, Skip};
+use writer::{ListTarget, Writers};
+
+use crate::keyring::KeyRing;
 
 /// Largest history cap accepted: bounds Redis memory and `ListPasswords`.
 pub const MAX_CAP: usize = 10_000;
@@ -37,6 +45,10 @@ pub struct HistoryConfig {
     pub connect_timeout: Duration,
     /// Bound on one whole operation, connection included.
     pub command_timeout: Duration,
+    /// Encrypts and decrypts the entries.
+    pub keys: KeyRing,
+    /// Entries older than this are never returned; a quiet list expires.
+    pub ttl: Duration,
 }
 
 /// Why the history could not be read or written.
@@ -72,6 +84,28 @@ impl HistoryError {
     }
 }
 
+/// What a read returns: the records, and why others were left out.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Newest first.
+    pub records: Vec<Record>,
+    /// One reason per entry not returned.
+    pub skipped: Vec<Skip>,
+}
+
+/// `LRANGE key 0 limit-1`.
+async fn lrange(
+    conn: &mut deadpool_redis::Connection,
+    key: &str,
+    limit: usize,
+) -> Result<Vec<String>, redis::RedisError> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let stop = isize::try_from(limit).unwrap_or(isize::MAX) - 1;
+    conn.lrange(key, 0, stop).await
+}
+
 /// Pushes that may wait for the writer of one key: a bound on memory (the
 /// in-flight limit keeps it far lower in practice).
 const WRITE_QUEUE: usize = 1024;
@@ -86,6 +120,8 @@ pub struct History {
     key: String,
     cap: usize,
     command_timeout: Duration,
+    keys: KeyRing,
+    ttl: Duration,
     writers: Arc<Writers>,
 }
 
@@ -109,7 +145,14 @@ impl History {
             pool_size,
             connect_timeout,
             command_timeout,
+            keys,
+            ttl,
         } = config;
+        if ttl < Duration::from_secs(1) {
+            return Err(HistoryError::Config(format!(
+                "the history TTL must be at least 1s, got {ttl:?}"
+            )));
+        }
         if !(1..=MAX_CAP).contains(&cap) {
             return Err(HistoryError::Config(format!(
                 "cap must be between 1 and {MAX_CAP}, got {cap}"
@@ -135,8 +178,11 @@ impl History {
                 pool.clone(),
                 cap,
                 command_timeout,
+                ttl,
                 WRITE_QUEUE,
             )),
+            keys,
+            ttl,
             pool,
             client,
             connection,
@@ -151,33 +197,94 @@ impl History {
         self.cap
     }
 
-    /// Adds `records` (oldest first) and trims the list to the cap, in one
-    /// transaction with whatever other pushes are waiting: either all of a
-    /// batch is stored or none. Records that the cap would drop at once are
-    /// not even sent. Returns once stored.
-    pub async fn push(&self, records: &[Record]) -> Result<(), HistoryError> {
+    /// The list of `principal`.
+    fn list_key(&self, principal: &str) -> String {
+        format!("{{{}}}:{principal}", self.key)
+    }
+
+    /// The set of principals with a list.
+    fn principals_key(&self) -> String {
+        format!("{{{}}}:principals", self.key)
+    }
+
+    /// Adds `records` (oldest first) to `principal`'s list and trims it to
+    /// the cap, in one transaction with whatever other pushes are waiting:
+    /// either all of a batch is stored or none. Records that the cap would
+    /// drop at once are not even sent. Returns once stored.
+    pub async fn push(&self, principal: &str, records: &[Record]) -> Result<(), HistoryError> {
         if records.is_empty() {
             return Ok(());
         }
+        let list = self.list_key(principal);
         let kept = &records[records.len().saturating_sub(self.cap)..];
-        let entries: Vec<String> = kept.iter().map(Record::encode).collect();
-        self.bounded(self.writers.push(&self.key, entries)).await
+        let entries: Vec<String> = kept.iter().map(|r| r.seal(&self.keys, &list)).collect();
+        let target = ListTarget {
+            list,
+            principals: self.principals_key(),
+            principal: principal.to_owned(),
+        };
+        self.bounded(self.writers.push(target, entries)).await
     }
 
-    /// Up to `limit` most recent records, newest first.
-    pub async fn recent(&self, limit: usize) -> Result<Vec<Record>, HistoryError> {
+    /// Up to `limit` most recent records of `principal`, newest first.
+    pub async fn recent(&self, principal: &str, limit: usize) -> Result<Listing, HistoryError> {
+        let list = self.list_key(principal);
         let limit = limit.min(self.cap);
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let stop = isize::try_from(limit).unwrap_or(isize::MAX) - 1;
         let entries = self
             .bounded(async {
                 let mut conn = self.pool.get().await?;
-                Ok(conn.lrange(&self.key, 0, stop).await?)
+                Ok(lrange(&mut conn, &list, limit).await?)
             })
             .await?;
-        Ok(entries.into_iter().map(Record::decode).collect())
+        Ok(self.open(entries.iter().map(|entry| (list.as_str(), entry)), limit))
+    }
+
+    /// Up to `limit` most recent records of every principal, newest first.
+    pub async fn recent_all(&self, limit: usize) -> Result<Listing, HistoryError> {
+        let limit = limit.min(self.cap);
+        let lists = self
+            .bounded(async {
+                let mut conn = self.pool.get().await?;
+                let principals: Vec<String> = conn
+                    .smembers(self.principals_key())
+                    .await?
+                    .into_iter()
+                    .collect();
+                let mut lists = Vec::with_capacity(principals.len());
+                for principal in principals {
+                    let list = self.list_key(&principal);
+                    let entries = lrange(&mut conn, &list, limit).await?;
+                    lists.push((list, entries));
+                }
+                Ok(lists)
+            })
+            .await?;
+        let entries = lists
+            .iter()
+            .flat_map(|(list, entries)| entries.iter().map(move |entry| (list.as_str(), entry)));
+        Ok(self.open(entries, limit))
+    }
+
+    /// Decrypts `entries`, newest first, at most `limit`; the rest counted.
+    fn open<'a>(
+        &self,
+        entries: impl Iterator<Item = (&'a str, &'a String)>,
+        limit: usize,
+    ) -> Listing {
+        let oldest = SystemTime::now().checked_sub(self.ttl);
+        let mut listing = Listing::default();
+        for (list, entry) in entries {
+            match Record::open(&self.keys, list, entry) {
+                Ok(record) if record.created_at < oldest => listing.skipped.push(Skip::Expired),
+                Ok(record) => listing.records.push(record),
+                Err(skip) => listing.skipped.push(skip),
+            }
+        }
+        listing
+            .records
+            .sort_by_key(|record| std::cmp::Reverse(record.created_at));
+        listing.records.truncate(limit);
+        listing
     }
 
     /// A pinger with its own connection, for health reporting.
@@ -234,6 +341,8 @@ mod tests {
                 pool_size: 1,
                 connect_timeout: Duration::from_secs(1),
                 command_timeout: Duration::from_secs(1),
+                keys: KeyRing::ephemeral(),
+                ttl: Duration::from_secs(60),
             };
             assert!(matches!(History::new(config), Err(HistoryError::Config(_))));
         }

@@ -1,10 +1,13 @@
-//! One history entry and the form it takes in Redis.
+//! One history entry and the form it takes in Redis: JSON, encrypted with
+//! XChaCha20-Poly1305 (see [`crate::keyring`]) and bound to its list.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 use crate::generator::{GeneratedPassword, Secret};
+use crate::keyring::{DecryptError, KeyRing};
 
 /// One stored password.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,27 +69,62 @@ impl Record {
         }
     }
 
-    /// Reads an entry; anything that is not our JSON is taken as a legacy
-    /// plain password, so pointing the service at the old list works.
-    pub(super) fn decode(entry: String) -> Record {
-        match serde_json::from_str::<StoredRecord>(&entry) {
-            Ok(stored) => Record {
-                password: Secret::new(stored.password),
-                created_at: stored
-                    .created_at_ms
-                    .map(|ms| UNIX_EPOCH + Duration::from_millis(ms)),
-                entropy_bits: stored.entropy_bits,
-            },
-            Err(_) => Record {
-                password: Secret::new(entry),
-                created_at: None,
-                entropy_bits: 0.0,
-            },
-        }
+    /// The entry stored in `list_key`: the record as JSON, encrypted with
+    /// `keys`' first key, bound to `list_key` (associated data), so an entry
+    /// copied to another principal's list does not decrypt.
+    pub(super) fn seal(&self, keys: &KeyRing, list_key: &str) -> String {
+        let json = Zeroizing::new(
+            serde_json::to_vec(&StoredRecord::from(self)).expect("plain struct serializes"),
+        );
+        String::from_utf8(keys.encrypt(list_key.as_bytes(), &json)).expect("envelopes are ASCII")
     }
 
-    pub(super) fn encode(&self) -> String {
-        serde_json::to_string(&StoredRecord::from(self)).expect("plain struct serializes")
+    /// Opens an entry of `list_key`. There is no plaintext fallback: an
+    /// entry that is not ours is skipped, never returned as a password.
+    pub(super) fn open(keys: &KeyRing, list_key: &str, entry: &str) -> Result<Record, Skip> {
+        let json = keys
+            .decrypt(list_key.as_bytes(), entry.as_bytes())
+            .map_err(|error| match error {
+                DecryptError::NotOurs => Skip::NotOurs,
+                DecryptError::UnknownKeyId(_) => Skip::UnknownKeyId,
+                DecryptError::AuthFailed => Skip::AuthFailed,
+            })?;
+        let json = Zeroizing::new(json);
+        let stored: StoredRecord = serde_json::from_slice(&json).map_err(|_| Skip::AuthFailed)?;
+        Ok(Record {
+            password: Secret::new(stored.password),
+            created_at: stored
+                .created_at_ms
+                .map(|ms| UNIX_EPOCH + Duration::from_millis(ms)),
+            entropy_bits: stored.entropy_bits,
+        })
+    }
+}
+
+/// Why a stored entry was not returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Skip {
+    /// Written with a key that has since been removed: crypto-shredded
+    /// (expected after a key rotation).
+    UnknownKeyId,
+    /// Tampered with, moved from another list, or encrypted with another
+    /// key of the same name.
+    AuthFailed,
+    /// Not an encrypted entry of ours (e.g. the original app's plain text).
+    NotOurs,
+    /// Older than the history's time to live.
+    Expired,
+}
+
+impl Skip {
+    /// The metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Skip::UnknownKeyId => "unknown_key_id",
+            Skip::AuthFailed => "auth_failed",
+            Skip::NotOurs => "not_ours",
+            Skip::Expired => "expired",
+        }
     }
 }
 
@@ -94,30 +132,49 @@ impl Record {
 mod tests {
     use super::*;
 
+    fn keys() -> KeyRing {
+        KeyRing::ephemeral()
+    }
+
     #[test]
-    fn records_round_trip_through_their_stored_form() {
+    fn records_round_trip_sealed() {
+        let keys = keys();
         let record = Record {
             password: Secret::new("p@ss\"w0rd".to_owned()),
             created_at: Some(UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)),
             entropy_bits: 95.5,
         };
-        assert_eq!(Record::decode(record.encode()), record);
+        let entry = record.seal(&keys, "list");
+        assert!(!entry.contains("p@ss"), "{entry}");
+        assert_eq!(Record::open(&keys, "list", &entry), Ok(record));
     }
 
     #[test]
     fn an_unknown_time_round_trips_as_unknown() {
+        let keys = keys();
         let record = Record {
             password: Secret::new("x".to_owned()),
             created_at: None,
             entropy_bits: 0.0,
         };
-        assert_eq!(Record::decode(record.encode()), record);
+        assert_eq!(
+            Record::open(&keys, "k", &record.seal(&keys, "k")),
+            Ok(record)
+        );
     }
 
     #[test]
-    fn plain_entries_of_the_original_app_are_read_as_legacy_records() {
-        let record = Record::decode("abc123".to_owned());
-        assert_eq!(record.password.expose(), "abc123");
-        assert_eq!(record.created_at, None);
+    fn entries_that_are_not_ours_are_skipped_never_returned() {
+        let keys = keys();
+        let record = Record::new(Secret::new("s".into()), 1.0, SystemTime::now());
+        let entry = record.seal(&keys, "alice");
+        assert_eq!(Record::open(&keys, "bob", &entry), Err(Skip::AuthFailed));
+        assert_eq!(
+            Record::open(&KeyRing::ephemeral(), "alice", &entry),
+            Err(Skip::UnknownKeyId)
+        );
+        assert_eq!(Record::open(&keys, "alice", "abc123"), Err(Skip::NotOurs));
+        let json = r#"{"password":"plain","created_at_ms":1}"#;
+        assert_eq!(Record::open(&keys, "alice", json), Err(Skip::NotOurs));
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! One writer task per key takes whatever jobs are waiting (a batch bounded
 //! by [`MAX_BATCH_JOBS`] and [`MAX_BATCH_BYTES`]), writes them in one
-//! `MULTI`/`LPUSH e1 … en`/`LTRIM`/`EXEC` on one pooled connection, and
+//! `MULTI`/`LPUSH e1 … en`/`LTRIM`/`EXPIRE`/`SADD`/`EXEC` on one pooled
+//! connection, and
 //! only then completes every job of the batch: an OK still means stored.
 //! With nothing in flight a push is written at once; while a batch is being
 //! written, the next one gathers. Entries keep their order (each job's
@@ -40,21 +41,37 @@ struct Job {
     done: oneshot::Sender<Outcome>,
 }
 
+/// A principal's list, and the set that records it has one.
+#[derive(Debug, Clone)]
+pub(super) struct ListTarget {
+    pub(super) list: String,
+    pub(super) principals: String,
+    pub(super) principal: String,
+}
+
 /// The writer tasks, one per key, started on first use.
 pub(super) struct Writers {
     pool: Pool,
     cap: usize,
     command_timeout: Duration,
+    ttl: Duration,
     queue: usize,
     senders: Mutex<HashMap<String, mpsc::Sender<Job>>>,
 }
 
 impl Writers {
-    pub(super) fn new(pool: Pool, cap: usize, command_timeout: Duration, queue: usize) -> Self {
+    pub(super) fn new(
+        pool: Pool,
+        cap: usize,
+        command_timeout: Duration,
+        ttl: Duration,
+        queue: usize,
+    ) -> Self {
         Writers {
             pool,
             cap,
             command_timeout,
+            ttl,
             queue,
             senders: Mutex::new(HashMap::new()),
         }
@@ -62,9 +79,13 @@ impl Writers {
 
     /// Queues `entries` (oldest first) for `key` and waits until they are
     /// stored, or their batch failed.
-    pub(super) async fn push(&self, key: &str, entries: Vec<String>) -> Result<(), HistoryError> {
+    pub(super) async fn push(
+        &self,
+        target: ListTarget,
+        entries: Vec<String>,
+    ) -> Result<(), HistoryError> {
         let (done, outcome) = oneshot::channel();
-        self.sender(key)
+        self.sender(target)
             .try_send(Job { entries, done })
             .map_err(|error| match error {
                 mpsc::error::TrySendError::Full(_) => HistoryError::QueueFull,
@@ -81,22 +102,23 @@ impl Writers {
         }
     }
 
-    fn sender(&self, key: &str) -> mpsc::Sender<Job> {
+    fn sender(&self, target: ListTarget) -> mpsc::Sender<Job> {
         let mut senders = self.senders.lock().expect("no panic while held");
-        if let Some(sender) = senders.get(key).filter(|s| !s.is_closed()) {
+        if let Some(sender) = senders.get(&target.list).filter(|s| !s.is_closed()) {
             return sender.clone();
         }
         let (sender, jobs) = mpsc::channel(self.queue);
+        senders.insert(target.list.clone(), sender.clone());
         tokio::spawn(write_batches(
             Target {
                 pool: self.pool.clone(),
-                key: key.to_owned(),
+                list: target,
                 cap: self.cap,
                 command_timeout: self.command_timeout,
+                ttl_secs: i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX),
             },
             jobs,
         ));
-        senders.insert(key.to_owned(), sender.clone());
         sender
     }
 }
@@ -104,9 +126,10 @@ impl Writers {
 /// Where a writer writes.
 struct Target {
     pool: Pool,
-    key: String,
+    list: ListTarget,
     cap: usize,
     command_timeout: Duration,
+    ttl_secs: i64,
 }
 
 /// The writer task of one key: until every sender is gone.
@@ -151,11 +174,22 @@ impl Target {
     async fn write(&self, entries: &[&String]) -> Result<(), HistoryError> {
         let mut connection = self.pool.get().await?;
         let last = isize::try_from(self.cap).unwrap_or(isize::MAX) - 1;
+        let ListTarget {
+            list,
+            principals,
+            principal,
+        } = &self.list;
         redis::pipe()
             .atomic()
-            .lpush(&self.key, entries)
+            .lpush(list, entries)
             .ignore()
-            .ltrim(&self.key, 0, last)
+            .ltrim(list, 0, last)
+            .ignore()
+            .expire(list, self.ttl_secs)
+            .ignore()
+            .sadd(principals, principal)
+            .ignore()
+            .expire(principals, self.ttl_secs)
             .ignore()
             .exec_async(&mut *connection)
             .await?;

@@ -6,8 +6,8 @@
 //! 1. [`record`]: metrics of every call, with a drop guard, so a call that
 //!    is rejected by a later layer, times out or is cancelled by its client
 //!    is still counted, with its real code.
-//! 2. authentication and scopes (the trust issue): goes here, so that a
-//!    refused call is counted but costs no shedding permit.
+//! 2. [`crate::auth`]: who is calling and whether they may (a refused call
+//!    is counted, and costs no shedding permit).
 //! 3. [`shed`]: the in-flight limit and the response byte budget, before
 //!    any work is done.
 //! 4. [`deadline`]: the call's deadline (the client's `grpc-timeout` or
@@ -24,24 +24,33 @@ pub mod shed;
 use tower::ServiceBuilder;
 use tower::layer::util::{Identity, Stack};
 
+use crate::auth::{AuthLayer, Authenticator};
 use crate::config::Limits;
 use crate::metrics::Metrics;
 
 /// The layer stack in the order above (tower's `Stack` nests inside out).
 pub type Layers = Stack<
     message_size::MessageSizeLayer,
-    Stack<deadline::DeadlineLayer, Stack<shed::ShedLayer, Stack<record::RecordLayer, Identity>>>,
+    Stack<
+        deadline::DeadlineLayer,
+        Stack<shed::ShedLayer, Stack<AuthLayer, Stack<record::RecordLayer, Identity>>>,
+    >,
 >;
 
 /// Builds the stack for a server with `limits`, sharing `budget` with the
 /// handlers.
-pub fn stack(metrics: &Metrics, limits: &Limits, budget: &shed::ResponseBudget) -> Layers {
+pub fn stack(
+    metrics: &Metrics,
+    limits: &Limits,
+    budget: &shed::ResponseBudget,
+    authenticator: &Authenticator,
+) -> Layers {
     ServiceBuilder::new()
         .layer(record::RecordLayer::new(
             metrics.clone(),
             limits.request_timeout,
         ))
-        // (authentication and scopes go here)
+        .layer(AuthLayer::new(authenticator.clone()))
         .layer(shed::ShedLayer::new(limits.max_in_flight, budget.clone()))
         .layer(deadline::DeadlineLayer::new(limits.request_timeout))
         .layer(message_size::MessageSizeLayer::new(

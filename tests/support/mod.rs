@@ -7,4 +7,6 @@ pub mod redis_server;
 pub mod service;
 
 pub use redis_server::RedisServer;
-pub use service::{HISTORY_KEY, TestServer, redis_config, stateless_config, wait_until};
+pub use service::{
+    ANONYMOUS_LIST, HISTORY_KEY, TestServer, redis_config, stateless_config, wait_until,
+};

@@ -7,8 +7,10 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use giropops_senhas::config::ServerConfig;
+use giropops_senhas::auth::Scopes;
+use giropops_senhas::config::{ServerConfig, TrustConfig};
 use giropops_senhas::history::HistoryConfig;
+use giropops_senhas::keyring::KeyRing;
 use giropops_senhas::proto::v1::password_service_client::PasswordServiceClient;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -17,8 +19,10 @@ use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-/// The history key the server uses in tests.
+/// The history key prefix the server uses in tests.
 pub const HISTORY_KEY: &str = "giropops-senhas:history";
+/// The Redis list of the anonymous principal's history.
+pub const ANONYMOUS_LIST: &str = "{giropops-senhas:history}:anonymous";
 
 /// No history, no metrics endpoint, a quick Redis check interval.
 pub fn stateless_config() -> ServerConfig {
@@ -28,7 +32,9 @@ pub fn stateless_config() -> ServerConfig {
     }
 }
 
-/// A history of `cap` entries in `redis_url`, with short Redis timeouts.
+/// A history of `cap` entries in `redis_url`, with short Redis timeouts,
+/// encrypted with an ephemeral key; anonymous callers may do everything
+/// (their history is [`ANONYMOUS_LIST`]).
 pub fn redis_config(redis_url: &str, cap: usize) -> ServerConfig {
     ServerConfig {
         history: Some(HistoryConfig {
@@ -38,7 +44,13 @@ pub fn redis_config(redis_url: &str, cap: usize) -> ServerConfig {
             pool_size: 16,
             connect_timeout: Duration::from_millis(500),
             command_timeout: Duration::from_millis(500),
+            keys: KeyRing::ephemeral(),
+            ttl: Duration::from_secs(24 * 3600),
         }),
+        trust: TrustConfig {
+            anonymous_scopes: Scopes::all(),
+            ..TrustConfig::default()
+        },
         ..stateless_config()
     }
 }

@@ -1,0 +1,108 @@
+//! Reloading what can change while serving: the tokens file and the TLS
+//! certificate, key and client CA. Each is re-read on SIGHUP and every
+//! [`RELOAD_INTERVAL`] (Kubernetes swaps mounted Secrets by symlink,
+//! without a signal). A new version replaces the old only if it loads
+//! completely (for TLS: and the key matches the certificate); otherwise the
+//! old one stays, with one ERROR (until the file is fixed) and
+//! `giropops_reload_failures_total{file}`. Live connections are never
+//! touched: each holds the configuration it was accepted with.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::time::MissedTickBehavior;
+
+use crate::auth::{Authenticator, TokenTable};
+use crate::config::RELOAD_INTERVAL;
+use crate::metrics::Metrics;
+use crate::tls::ReloadableTls;
+
+/// What to reload, and where to report.
+#[derive(Debug)]
+pub struct Reloadable {
+    /// The tokens file and the authenticator it feeds.
+    pub tokens: Option<(PathBuf, Authenticator)>,
+    /// The server's TLS configuration.
+    pub tls: Option<Arc<ReloadableTls>>,
+    /// Where failures are counted.
+    pub metrics: Metrics,
+}
+
+impl Reloadable {
+    /// Whether there is anything to reload.
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_none() && self.tls.is_none()
+    }
+
+    /// Reloads on SIGHUP and every [`RELOAD_INTERVAL`], until aborted.
+    pub async fn watch(self) {
+        let mut ticks = tokio::time::interval(RELOAD_INTERVAL);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        ticks.tick().await; // the first tick is now: just loaded
+        #[cfg(unix)]
+        let mut hangup =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        let mut failing = HashSet::new();
+        loop {
+            #[cfg(unix)]
+            let signalled = async {
+                match hangup.as_mut() {
+                    Some(signal) => signal.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let signalled = std::future::pending::<Option<()>>();
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = signalled => tracing::info!("SIGHUP: reloading tokens and certificates"),
+            }
+            self.reload_once(&mut failing);
+        }
+    }
+
+    /// One round; `failing` holds the files whose last reload failed.
+    pub fn reload_once(&self, failing: &mut HashSet<&'static str>) {
+        if let Some((path, authenticator)) = &self.tokens {
+            match TokenTable::load(path) {
+                Ok(table) => {
+                    authenticator.reload(table);
+                    self.recovered(failing, "tokens");
+                }
+                Err(error) => self.failed(failing, "tokens", &error),
+            }
+        }
+        if let Some(tls) = &self.tls {
+            match tls.reload() {
+                Ok(changed) => {
+                    if changed {
+                        tracing::info!("TLS configuration reloaded: new connections use it");
+                    }
+                    for file in ["tls_cert", "tls_key", "tls_client_ca"] {
+                        self.recovered(failing, file);
+                    }
+                }
+                Err(error) => self.failed(failing, error.file().label(), &error),
+            }
+        }
+    }
+
+    fn failed(
+        &self,
+        failing: &mut HashSet<&'static str>,
+        file: &'static str,
+        error: &dyn std::error::Error,
+    ) {
+        self.metrics.reload_failed(file);
+        if failing.insert(file) {
+            tracing::error!(file, %error, "reload failed: the previous version stays in use");
+        }
+    }
+
+    fn recovered(&self, failing: &mut HashSet<&'static str>, file: &'static str) {
+        if failing.remove(file) {
+            tracing::info!(file, "reloaded again");
+        }
+    }
+}
