@@ -52,7 +52,8 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
   --dir "$work" --logfile "$work/redis.log" &
 pids+=($!)
 "$bin" --listen "127.0.0.1:$port" --redis-url "redis://127.0.0.1:$redis_port" \
-  --history-cap 100 --redis-check-interval 200ms --metrics-listen off 2>"$work/server.log" &
+  --history-cap 100 --redis-check-interval 200ms --metrics-listen off \
+  --anonymous-scopes all --history-keys-file ephemeral 2>"$work/server.log" &
 pids+=($!)
 target="127.0.0.1:$port"
 for _ in $(seq 100); do "$bin" healthcheck --addr "http://$target" >/dev/null 2>&1 && break; sleep 0.1; done

@@ -19,6 +19,14 @@ use tonic_health::pb::health_check_response::ServingStatus;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_giropops-senhas");
 
+/// Probe options: plaintext, no token, 500 ms.
+fn quick_probe() -> giropops_senhas_client::ClientOptions {
+    giropops_senhas_client::ClientOptions {
+        timeout: Some(Duration::from_millis(500)),
+        ..Default::default()
+    }
+}
+
 /// The binary, with every environment variable it reads removed: a
 /// variable exported in the developer's shell cannot change a test.
 fn binary() -> Command {
@@ -83,7 +91,7 @@ impl ServerProcess {
     async fn wait_serving(&self) {
         let serving = wait_until(Duration::from_secs(10), || async {
             matches!(
-                probe(&self.uri, "", Duration::from_millis(500)).await,
+                probe(&self.uri, "", &quick_probe()).await,
                 Ok(ServingStatus::Serving)
             )
         })
@@ -181,9 +189,16 @@ async fn sigterm_lets_the_call_in_flight_finish_and_exits_0() {
     server.signal("-TERM");
     // Shutdown has begun: no new connections are accepted.
     let refused = wait_until(Duration::from_secs(5), || async {
-        probe(&server.uri, "", Duration::from_millis(300))
-            .await
-            .is_err()
+        probe(
+            &server.uri,
+            "",
+            &giropops_senhas_client::ClientOptions {
+                timeout: Some(Duration::from_millis(300)),
+                ..Default::default()
+            },
+        )
+        .await
+        .is_err()
     })
     .await;
     assert!(refused, "the server stops accepting after SIGTERM");

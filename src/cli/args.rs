@@ -1,8 +1,10 @@
 //! The client subcommands' command-line grammar.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use giropops_senhas_client::ClientOptions;
 
 /// Where and how a client subcommand talks to the server.
 #[derive(Debug, Args)]
@@ -17,6 +19,64 @@ pub struct ClientArgs {
     /// Bound on connecting and on the call.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+    /// Credentials and TLS.
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+}
+
+/// How a client proves who it is, and checks the server.
+#[derive(Debug, Args)]
+pub struct CredentialArgs {
+    /// File holding a bearer token (gps_…): never on the command line,
+    /// where `ps` and shell history would see it.
+    #[arg(long, env = "GIROPOPS_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    /// PEM CA bundle to verify the server with (a private CA); implies TLS.
+    #[arg(long, env = "GIROPOPS_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate, for mutual TLS (with --key).
+    #[arg(long, env = "GIROPOPS_CERT_FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// PEM private key of --cert.
+    #[arg(long, env = "GIROPOPS_KEY_FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+}
+
+impl CredentialArgs {
+    /// Reads the files into client options.
+    pub fn options(&self, timeout: Duration) -> std::io::Result<ClientOptions> {
+        let CredentialArgs {
+            token_file,
+            ca_file,
+            cert,
+            key,
+        } = self;
+        let read = |path: &PathBuf| {
+            std::fs::read(path).map_err(|error| {
+                std::io::Error::new(error.kind(), format!("{}: {error}", path.display()))
+            })
+        };
+        let token = token_file
+            .as_ref()
+            .map(|path| {
+                std::fs::read_to_string(path)
+                    .map(|token| token.trim().to_owned())
+                    .map_err(|error| {
+                        std::io::Error::new(error.kind(), format!("{}: {error}", path.display()))
+                    })
+            })
+            .transpose()?;
+        let identity_pem = match (cert, key) {
+            (Some(cert), Some(key)) => Some((read(cert)?, read(key)?)),
+            _ => None,
+        };
+        Ok(ClientOptions {
+            timeout: Some(timeout),
+            ca_pem: ca_file.as_ref().map(read).transpose()?,
+            identity_pem,
+            token,
+        })
+    }
 }
 
 /// `generate` options (the server validates them).
@@ -128,4 +188,19 @@ pub struct HealthcheckArgs {
     /// Give up after this long (e.g. 2s, 500ms).
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+    /// Credentials and TLS (health itself needs no token).
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+}
+
+/// `token new` options.
+#[derive(Debug, Args)]
+pub struct TokenNewArgs {
+    /// The token's name: the principal that owns its history (1-64 of
+    /// A-Z a-z 0-9 _ . @ -).
+    #[arg(long)]
+    pub name: String,
+    /// What it may do: generate, check, history, history:all (comma-separated).
+    #[arg(long)]
+    pub scopes: crate::auth::Scopes,
 }

@@ -10,16 +10,17 @@ use std::io::BufRead;
 use std::process::ExitCode;
 
 use giropops_senhas_client::{
-    CheckPasswordRequest, CheckPasswordResponse, ConnectError, GeneratePassphraseRequest,
-    GeneratePassphraseResponse, GeneratePasswordRequest, GeneratePasswordResponse,
-    ListPasswordsRequest, ListPasswordsResponse, PasswordRecord, PasswordServiceClient, code_name,
-    connect, error_chain,
+    BearerToken, CheckPasswordRequest, CheckPasswordResponse, ConnectError,
+    GeneratePassphraseRequest, GeneratePassphraseResponse, GeneratePasswordRequest,
+    GeneratePasswordResponse, ListPasswordsRequest, ListPasswordsResponse, PasswordRecord,
+    PasswordServiceClient, code_name, connect_with, error_chain,
 };
 use serde_json::{Value, json};
 use tonic::Status;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-use super::args::{CheckArgs, ClientArgs, GenerateArgs, ListArgs, PassphraseArgs};
+use super::args::{CheckArgs, ClientArgs, GenerateArgs, ListArgs, PassphraseArgs, TokenNewArgs};
 
 /// Why a client command failed.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,9 @@ pub enum CommandError {
     /// The server refused the call (its message says all: not a `source`).
     #[error("{}: {}", code_name(.0.code()), .0.message())]
     Status(Status),
+    /// A credential file could not be read.
+    #[error("cannot read a credential file")]
+    Credentials(#[source] std::io::Error),
     /// Reading the password to check failed.
     #[error("cannot read the password from stdin")]
     Stdin(#[from] std::io::Error),
@@ -53,9 +57,16 @@ pub fn finish(result: Result<(), CommandError>) -> ExitCode {
 }
 
 impl ClientArgs {
-    /// A client connected to `--addr`, bounded by `--timeout`.
-    async fn connect(&self) -> Result<PasswordServiceClient<Channel>, ConnectError> {
-        connect(&self.addr, self.timeout).await
+    /// A client connected to `--addr`, bounded by `--timeout`, with the
+    /// credentials given.
+    async fn connect(
+        &self,
+    ) -> Result<PasswordServiceClient<InterceptedService<Channel, BearerToken>>, CommandError> {
+        let options = self
+            .credentials
+            .options(self.timeout)
+            .map_err(CommandError::Credentials)?;
+        Ok(connect_with(&self.addr, &options).await?)
     }
 
     /// Prints `reply` as `--json` asks.
@@ -191,6 +202,27 @@ impl Render for CheckPasswordResponse {
         }
         for suggestion in &self.suggestions {
             println!("- {suggestion}");
+        }
+    }
+}
+
+/// `token new`: a fresh token, printed once (stdout), and the line to add
+/// to the tokens file (stderr).
+pub fn token_new(args: TokenNewArgs) -> ExitCode {
+    let TokenNewArgs { name, scopes } = args;
+    let (token, digest) = crate::auth::new_token();
+    match crate::auth::format_line(&name, scopes, &digest) {
+        Ok(line) => {
+            println!("{token}");
+            eprintln!(
+                "# add this line to the tokens file (AUTH_TOKENS_FILE); the token is not stored anywhere:"
+            );
+            eprintln!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use giropops_senhas_client::{ConnectError, channel, code_name};
+use giropops_senhas_client::{ClientOptions, ConnectError, channel_with, code_name};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -44,10 +44,11 @@ pub fn local_addr(listen: SocketAddr) -> String {
 pub async fn probe(
     addr: &str,
     service: &str,
-    timeout: Duration,
+    options: &ClientOptions,
 ) -> Result<ServingStatus, ProbeError> {
+    let timeout = options.timeout.unwrap_or(Duration::from_secs(2));
     let check = async {
-        let response = HealthClient::new(channel(addr, timeout).await?)
+        let response = HealthClient::new(channel_with(addr, options).await?)
             .check(HealthCheckRequest {
                 service: service.to_owned(),
             })

@@ -12,7 +12,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use self::args::{CheckArgs, GenerateArgs, HealthcheckArgs, ListArgs, PassphraseArgs};
+use self::args::{
+    CheckArgs, GenerateArgs, HealthcheckArgs, ListArgs, PassphraseArgs, TokenNewArgs,
+};
 use self::serve::ServeArgs;
 use crate::config::ServerConfig;
 use crate::{server, telemetry};
@@ -49,6 +51,16 @@ pub enum Command {
     List(ListArgs),
     /// Check the strength of a password read from stdin (never stored).
     Check(CheckArgs),
+    /// Tokens for --auth-tokens-file.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `token` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Mint a token: printed once, with the line to add to the tokens file.
+    New(TokenNewArgs),
 }
 
 /// Runs what `cli` asks for.
@@ -60,10 +72,19 @@ pub async fn run(cli: Cli) -> ExitCode {
             addr,
             service,
             timeout,
+            credentials,
         })) => {
             let addr = addr.unwrap_or_else(|| healthcheck::local_addr(serve.listen));
-            healthcheck_exit(healthcheck::probe(&addr, &service, timeout).await)
+            let options = match credentials.options(timeout) {
+                Ok(options) => options,
+                Err(error) => {
+                    eprintln!("unhealthy: cannot read a credential file: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            healthcheck_exit(healthcheck::probe(&addr, &service, &options).await)
         }
+        Some(Command::Token(TokenCommand::New(args))) => commands::token_new(args),
         Some(Command::Generate(args)) => commands::finish(commands::generate(args).await),
         Some(Command::Passphrase(args)) => commands::finish(commands::passphrase(args).await),
         Some(Command::List(args)) => commands::finish(commands::list(args).await),

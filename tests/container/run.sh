@@ -129,6 +129,7 @@ for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break;
 podman run -d --name giropops-ct --network host \
   --read-only --cap-drop ALL --security-opt no-new-privileges --user 65532:65532 \
   -e REDIS_URL="redis://127.0.0.1:$redis_port" -e LISTEN_ADDR="127.0.0.1:$app_port" \
+  -e ANONYMOUS_SCOPES=all -e HISTORY_KEYS_FILE=ephemeral \
   -e METRICS_ADDR="127.0.0.1:$metrics_port" \
   "$IMAGE" >/dev/null 2>"$work/podman-run.err" # (no systemd here: podman warns it cannot schedule health timers)
 addr="http://127.0.0.1:$app_port"
@@ -142,9 +143,11 @@ check "GeneratePassword over gRPC from the host" test "${#password}" -eq 24
 # The password holds any punctuation (quotes included): compare it as data,
 # never interpolated into a command line. In JSON logs it would appear escaped.
 password_json=$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1])[1:-1])' "$password")
-password_in_redis() {
-  redis-cli -p "$redis_port" lrange giropops-senhas:history 0 0 |
-    python3 -c 'import json,sys; sys.exit(0 if json.loads(sys.stdin.read())["password"] == sys.argv[1] else 1)' "$password"
+password_in_redis_encrypted() {
+  local entry
+  entry=$(redis-cli -p "$redis_port" lrange '{giropops-senhas:history}:anonymous' 0 0) &&
+    [ "${entry#g1:}" != "$entry" ] &&
+    python3 -c 'import sys; sys.exit(1 if sys.argv[2] in sys.argv[1] else 0)' "$entry" "$password"
 }
 password_listed() { "$bin" list --addr "$addr" --json |
   python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["passwords"][0]["password"] == sys.argv[1] else 1)' "$password"; }
@@ -159,7 +162,7 @@ logs_json_without_secret() {
   podman logs giropops-ct > "$work/logs" 2>&1 &&
     grep -q '^{' "$work/logs" && ! grep -qF -e "$password" -e "$password_json" "$work/logs"
 }
-check "the password is in redis" password_in_redis
+check "the password is in redis, encrypted (no plaintext)" password_in_redis_encrypted
 check "ListPasswords over gRPC from the host" password_listed
 check "Prometheus metrics count the generated password, without it" metrics_count_without_secret
 check "logs are JSON and hold no password" logs_json_without_secret

@@ -25,7 +25,10 @@ pub mod proto;
 mod redact;
 
 pub use code::code_name;
-pub use connect::{ConnectError, channel, connect, endpoint, error_chain};
+pub use connect::{
+    BearerToken, ClientOptions, ConnectError, channel, channel_with, connect, connect_with,
+    endpoint, error_chain,
+};
 pub use proto::v1::password_service_client::PasswordServiceClient;
 pub use proto::v1::{
     CheckPasswordRequest, CheckPasswordResponse, GeneratePassphraseRequest,
