@@ -10,3 +10,5 @@ pub use redis_server::RedisServer;
 pub use service::{
     ANONYMOUS_LIST, HISTORY_KEY, TestServer, redis_config, stateless_config, wait_until,
 };
+pub mod h2_client;
+pub mod process;
