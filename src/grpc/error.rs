@@ -33,7 +33,8 @@ pub enum ApiError {
 pub enum BusyReason {
     /// The response byte budget (global or the connection's) is spent.
     ResponseBytes,
-    /// Every core is busy with strength checks, and the wait ran out.
+    /// Every core allowed CPU-heavy work (strength checks, the largest
+    /// batches) is busy, and the wait ran out.
     StrengthChecks,
 }
 
@@ -69,7 +70,7 @@ impl From<ApiError> for Status {
             ApiError::History(error) => history_status(error.cause()),
             ApiError::Busy(BusyReason::ResponseBytes) => crate::layers::shed::budget_exhausted(),
             ApiError::Busy(BusyReason::StrengthChecks) => Status::resource_exhausted(
-                "server busy: every core is running strength checks; retry with backoff",
+                "server busy: every core allowed CPU-heavy work is busy; retry with backoff",
             ),
             ApiError::Internal(reason) => {
                 tracing::error!(reason, "internal error");
@@ -98,10 +99,10 @@ fn history_status(error: &HistoryError) -> Status {
             tracing::error!(error = %error, "password history misconfigured");
             Status::internal("history is misconfigured on the server")
         }
-        HistoryError::QueueFull => {
-            tracing::warn!("history write queue full: call shed");
+        HistoryError::QueueFull | HistoryError::ReadsBusy => {
+            tracing::warn!(%error, "history busy: call shed");
             Status::resource_exhausted(
-                "server busy: too many history writes waiting; retry with backoff",
+                "server busy: too many history operations at once; retry with backoff",
             )
         }
         // `cause()` never returns a batch.

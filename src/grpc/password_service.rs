@@ -11,8 +11,8 @@ use tracing::instrument;
 use super::error::{ApiError, BusyReason};
 use crate::auth::{Principal, Scope, Scopes};
 use crate::generator::{
-    FieldViolation, PassphraseOptions, PassphrasePolicy, PasswordOptions, PasswordPolicy,
-    generate_passphrase, generate_password, score_password, validate_check,
+    FieldViolation, MAX_LENGTH, PassphraseOptions, PassphrasePolicy, PasswordOptions,
+    PasswordPolicy, generate_passphrase, generate_password, score_password, validate_check,
 };
 use crate::history::{History, Record};
 use crate::layers::shed::{Reservation, ResponseBudget};
@@ -62,11 +62,11 @@ pub struct PasswordServiceImpl {
     history: Option<History>,
     metrics: Metrics,
     limits: ReplyLimits,
-    /// zxcvbn costs up to ~0.12 s of CPU per call (a crafted input): at
-    /// most half the cores (at least one) run checks at once, so the others
-    /// stay free for every other call; the rest wait up to
-    /// [`CHECK_QUEUE_WAIT`].
-    checks: Arc<Semaphore>,
+    /// CPU-heavy work — zxcvbn, up to ~0.12 s per call (a crafted input),
+    /// and the largest batches — runs on at most half the cores (at least
+    /// one), so the others stay free for every other call; the rest wait up
+    /// to [`CHECK_QUEUE_WAIT`], then RESOURCE_EXHAUSTED.
+    cpu: Arc<Semaphore>,
 }
 
 impl PasswordServiceImpl {
@@ -78,7 +78,7 @@ impl PasswordServiceImpl {
             history,
             metrics,
             limits,
-            checks: Arc::new(Semaphore::new((cores / 2).max(1))),
+            cpu: Arc::new(Semaphore::new((cores / 2).max(1))),
         }
     }
 
@@ -184,9 +184,14 @@ impl PasswordServiceImpl {
         let request = request.into_inner();
 
         let records = if chars > BLOCKING_BATCH_CHARS {
+            // Like strength checks: on at most half the cores at once.
+            let permit = tokio::time::timeout(CHECK_QUEUE_WAIT, self.cpu.clone().acquire_owned())
+                .await
+                .map_err(|_| ApiError::Busy(BusyReason::StrengthChecks))?
+                .map_err(|_| ApiError::Internal("the CPU semaphore closed"))?;
             let busy = self.metrics.blocking_started();
             tokio::task::spawn_blocking(move || {
-                let _busy = busy;
+                let _held = (permit, busy);
                 generate_records(&policy, count)
             })
             .await
@@ -230,6 +235,11 @@ impl PasswordServiceImpl {
         );
         with_request_violations(Ok(()), violations)?;
         let history = self.history.as_ref().ok_or(ApiError::HistoryDisabled)?;
+        // The largest page this request can produce, reserved before any
+        // work: a spent budget is refused before Redis is asked.
+        let worst =
+            (page_size * (MAX_LENGTH + RECORD_OVERHEAD_BYTES)).min(self.limits.max_response_bytes);
+        let reservation = self.reserve(&request, worst)?;
         let principal = caller(&request);
         // The auth layer let only callers with `history` this far.
         let listing = if principal.scopes.grants(Scope::HistoryAll) {
@@ -252,7 +262,6 @@ impl PasswordServiceImpl {
             })
             .count();
         records.truncate(fits);
-        let reservation = self.reserve(&request, bytes.min(self.limits.max_response_bytes))?;
         tracing::debug!(returned = records.len(), "passwords listed");
         Ok(with_reservation(
             ListPasswordsResponse {
@@ -308,7 +317,7 @@ impl PasswordServiceImpl {
         // zxcvbn is CPU work of up to tens of milliseconds: off the
         // reactor, one per core. The permit moves into the blocking task,
         // so it is held for the whole run even if the caller goes away.
-        let permit = tokio::time::timeout(CHECK_QUEUE_WAIT, self.checks.clone().acquire_owned())
+        let permit = tokio::time::timeout(CHECK_QUEUE_WAIT, self.cpu.clone().acquire_owned())
             .await
             .map_err(|_| ApiError::Busy(BusyReason::StrengthChecks))?
             .map_err(|_| ApiError::Internal("the strength check semaphore closed"))?;

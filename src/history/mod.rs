@@ -69,6 +69,9 @@ pub enum HistoryError {
     /// Too many pushes are waiting to be written.
     #[error("the history write queue is full")]
     QueueFull,
+    /// Every read slot stayed busy for [`READ_QUEUE_WAIT`].
+    #[error("too many history reads at once")]
+    ReadsBusy,
     /// The batch this push was written in failed.
     #[error("{0}")]
     Batch(Arc<HistoryError>),
@@ -123,7 +126,13 @@ pub struct History {
     keys: KeyRing,
     ttl: Duration,
     writers: Arc<Writers>,
+    /// Reads at once: at most half the pool, so writes and the rest keep
+    /// connections; past it, reads are shed instead of queueing on the pool.
+    reads: Arc<tokio::sync::Semaphore>,
 }
+
+/// Longest a read waits for a slot before it is shed.
+const READ_QUEUE_WAIT: Duration = Duration::from_millis(250);
 
 impl std::fmt::Debug for History {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -183,6 +192,7 @@ impl History {
             )),
             keys,
             ttl,
+            reads: Arc::new(tokio::sync::Semaphore::new((pool_size / 2).max(1))),
             pool,
             client,
             connection,
@@ -228,6 +238,7 @@ impl History {
 
     /// Up to `limit` most recent records of `principal`, newest first.
     pub async fn recent(&self, principal: &str, limit: usize) -> Result<Listing, HistoryError> {
+        let slot = self.read_slot().await?;
         let list = self.list_key(principal);
         let limit = limit.min(self.cap);
         let entries = self
@@ -236,11 +247,12 @@ impl History {
                 Ok(lrange(&mut conn, &list, limit).await?)
             })
             .await?;
-        Ok(self.open(entries.iter().map(|entry| (list.as_str(), entry)), limit))
+        self.open(vec![(list, entries)], limit, slot).await
     }
 
     /// Up to `limit` most recent records of every principal, newest first.
     pub async fn recent_all(&self, limit: usize) -> Result<Listing, HistoryError> {
+        let slot = self.read_slot().await?;
         let limit = limit.min(self.cap);
         let lists = self
             .bounded(async {
@@ -259,32 +271,50 @@ impl History {
                 Ok(lists)
             })
             .await?;
-        let entries = lists
-            .iter()
-            .flat_map(|(list, entries)| entries.iter().map(move |entry| (list.as_str(), entry)));
-        Ok(self.open(entries, limit))
+        self.open(lists, limit, slot).await
     }
 
-    /// Decrypts `entries`, newest first, at most `limit`; the rest counted.
-    fn open<'a>(
+    /// Decrypts the entries of `lists` on a blocking thread (a page is up
+    /// to thousands of AEAD openings: not on the reactor), holding the read
+    /// `slot` meanwhile; newest first, at most `limit`; the rest counted.
+    async fn open(
         &self,
-        entries: impl Iterator<Item = (&'a str, &'a String)>,
+        lists: Vec<(String, Vec<String>)>,
         limit: usize,
-    ) -> Listing {
+        slot: tokio::sync::OwnedSemaphorePermit,
+    ) -> Result<Listing, HistoryError> {
+        let keys = self.keys.clone();
         let oldest = SystemTime::now().checked_sub(self.ttl);
-        let mut listing = Listing::default();
-        for (list, entry) in entries {
-            match Record::open(&self.keys, list, entry) {
-                Ok(record) if record.created_at < oldest => listing.skipped.push(Skip::Expired),
-                Ok(record) => listing.records.push(record),
-                Err(skip) => listing.skipped.push(skip),
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            let mut listing = Listing::default();
+            for (list, entries) in &lists {
+                for entry in entries {
+                    match Record::open(&keys, list, entry) {
+                        Ok(record) if record.created_at < oldest => {
+                            listing.skipped.push(Skip::Expired)
+                        }
+                        Ok(record) => listing.records.push(record),
+                        Err(skip) => listing.skipped.push(skip),
+                    }
+                }
             }
-        }
-        listing
-            .records
-            .sort_by_key(|record| std::cmp::Reverse(record.created_at));
-        listing.records.truncate(limit);
-        listing
+            listing
+                .records
+                .sort_by_key(|record| std::cmp::Reverse(record.created_at));
+            listing.records.truncate(limit);
+            listing
+        })
+        .await
+        .map_err(|_| HistoryError::Config("decrypting the history panicked".to_owned()))
+    }
+
+    /// A read slot, or [`HistoryError::ReadsBusy`] after [`READ_QUEUE_WAIT`].
+    async fn read_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, HistoryError> {
+        tokio::time::timeout(READ_QUEUE_WAIT, self.reads.clone().acquire_owned())
+            .await
+            .map_err(|_| HistoryError::ReadsBusy)?
+            .map_err(|_| HistoryError::ReadsBusy)
     }
 
     /// A pinger with its own connection, for health reporting.

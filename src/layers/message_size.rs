@@ -2,9 +2,13 @@
 //! prefix as it arrives: a message declared larger than the limit ends the
 //! call with `RESOURCE_EXHAUSTED` (what the gRPC spec prescribes; tonic's
 //! own check answers `OUT_OF_RANGE`) before its body is buffered, for every
-//! service on the port, streams included.
+//! service on the port, streams included: a handler that just stops when
+//! its request stream fails (reflection does) would end `OK`, so the
+//! response's status is replaced too.
 
+use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes};
@@ -46,11 +50,11 @@ pub struct MessageSize<S> {
 
 impl<S> Service<http::Request<tonic::body::Body>> for MessageSize<S>
 where
-    S: Service<http::Request<tonic::body::Body>>,
+    S: Service<http::Request<tonic::body::Body>, Response = http::Response<tonic::body::Body>>,
 {
-    type Response = S::Response;
+    type Response = http::Response<tonic::body::Body>;
     type Error = S::Error;
-    type Future = S::Future;
+    type Future = MessageSizeFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -58,12 +62,92 @@ where
 
     fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
         let max_bytes = self.max_bytes;
-        self.inner.call(request.map(|body| {
-            tonic::body::Body::new(CheckedBody {
-                inner: body,
-                prefix: Prefix::new(max_bytes),
+        let refused = Arc::new(OnceLock::new());
+        let checked = refused.clone();
+        MessageSizeFuture {
+            inner: self.inner.call(request.map(|body| {
+                tonic::body::Body::new(CheckedBody {
+                    inner: body,
+                    prefix: Prefix::new(max_bytes),
+                    refused: checked,
+                })
+            })),
+            refused,
+        }
+    }
+}
+
+/// The status of a request refused for its size, once it is.
+type Refused = Arc<OnceLock<Status>>;
+
+pin_project! {
+    /// The response future of [`MessageSize`].
+    pub struct MessageSizeFuture<F> {
+        #[pin]
+        inner: F,
+        refused: Refused,
+    }
+}
+
+impl<F, E> Future for MessageSizeFuture<F>
+where
+    F: Future<Output = Result<http::Response<tonic::body::Body>, E>>,
+{
+    type Output = Result<http::Response<tonic::body::Body>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.inner.poll(cx));
+        let refused = this.refused.clone();
+        Poll::Ready(result.map(|response| {
+            response.map(|body| {
+                tonic::body::Body::new(StatusOverride {
+                    inner: body,
+                    refused,
+                })
             })
         }))
+    }
+}
+
+pin_project! {
+    /// A response body whose trailers carry the size refusal, if the
+    /// request was refused (whatever the handler answered).
+    struct StatusOverride {
+        #[pin]
+        inner: tonic::body::Body,
+        refused: Refused,
+    }
+}
+
+impl Body for StatusOverride {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let frame = ready!(this.inner.poll_frame(cx));
+        match (frame, this.refused.get()) {
+            (Some(Ok(frame)), Some(status)) if frame.is_trailers() => {
+                let mut trailers = http::HeaderMap::new();
+                status
+                    .add_header(&mut trailers)
+                    .expect("a plain ASCII status encodes");
+                Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+            }
+            (frame, _) => Poll::Ready(frame),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -127,6 +211,7 @@ pin_project! {
         #[pin]
         inner: tonic::body::Body,
         prefix: Prefix,
+        refused: Refused,
     }
 }
 
@@ -142,10 +227,12 @@ impl Body for CheckedBody {
         let frame = ready!(this.inner.poll_frame(cx));
         let data = frame.as_ref().and_then(|f| f.as_ref().ok()?.data_ref());
         if let Some(declared) = data.and_then(|data| this.prefix.feed(data.chunk())) {
-            return Poll::Ready(Some(Err(Status::resource_exhausted(format!(
+            let status = Status::resource_exhausted(format!(
                 "request message of {declared} bytes is over the limit of {} bytes",
                 this.prefix.max_bytes
-            )))));
+            ));
+            let _ = this.refused.set(status.clone());
+            return Poll::Ready(Some(Err(status)));
         }
         Poll::Ready(frame)
     }
