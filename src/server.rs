@@ -77,12 +77,7 @@ pub enum ServeError {
 /// Binds `listen` and serves until SIGTERM or SIGINT.
 pub async fn run(listen: SocketAddr, config: ServerConfig) -> Result<(), ServeError> {
     raise_open_files_limit();
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|source| ServeError::Listen {
-            addr: listen,
-            source,
-        })?;
+    let listener = bind(listen, |addr, source| ServeError::Listen { addr, source }).await?;
     serve(listener, config, shutdown_signal()).await
 }
 
@@ -248,9 +243,11 @@ async fn start_health_port(
     let Some(addr) = addr else {
         return Ok(None);
     };
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::HealthListen { addr, source })?;
+    let listener = bind(addr, |addr, source| ServeError::HealthListen {
+        addr,
+        source,
+    })
+    .await?;
     tracing::info!(addr = %listener.local_addr().unwrap_or(addr), "grpc.health.v1 alone, plaintext");
     let incoming = accept::incoming(listener, accept_limits(limits, None), metrics.clone());
     let server = Server::builder()
@@ -356,6 +353,16 @@ fn raise_open_files_limit() {
     }
 }
 
+/// Binds `addr`; a failure becomes the error that names its setting.
+async fn bind(
+    addr: SocketAddr,
+    error: fn(SocketAddr, std::io::Error) -> ServeError,
+) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| error(addr, source))
+}
+
 /// Binds and serves `/metrics`, unless metrics are off.
 async fn start_metrics(
     addr: Option<SocketAddr>,
@@ -364,9 +371,7 @@ async fn start_metrics(
     let Some(addr) = addr else {
         return Ok(None);
     };
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::Metrics { addr, source })?;
+    let listener = bind(addr, |addr, source| ServeError::Metrics { addr, source }).await?;
     let bound = listener.local_addr().unwrap_or(addr);
     tracing::info!(addr = %bound, "metrics on /metrics");
     let metrics = metrics.clone();

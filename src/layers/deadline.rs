@@ -13,14 +13,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep, sleep_until};
 use tonic::Status;
 use tower::{Layer, Service};
 
-use super::grpc::{call_deadline, status_response};
+use super::grpc::{call_deadline, status_response, status_trailers};
 
 /// How much earlier than the client's deadline this layer answers, so that
 /// tonic's `grpc-timeout` timer (same deadline, answering `CANCELLED`)
@@ -162,12 +161,7 @@ impl Body for DeadlineBody {
         }
         ready!(this.sleep.poll(cx));
         *this.done = true;
-        let mut trailers = HeaderMap::new();
-        let status = exceeded(*this.timeout);
-        status
-            .add_header(&mut trailers)
-            .expect("a plain ASCII status encodes");
-        Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+        Poll::Ready(Some(Ok(status_trailers(&exceeded(*this.timeout)))))
     }
 
     fn is_end_stream(&self) -> bool {

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::HeaderMap;
+use http_body::Frame;
 use tonic::{Code, Status};
 
 /// The deadline a client asked for in `grpc-timeout` (`<1-8 digits><unit>`,
@@ -39,6 +41,15 @@ pub fn status_code(headers: &HeaderMap) -> Option<Code> {
     headers
         .get("grpc-status")
         .map(|value| Code::from_bytes(value.as_bytes()))
+}
+
+/// The trailers frame that ends a response with `status`.
+pub fn status_trailers(status: &Status) -> Frame<Bytes> {
+    let mut trailers = HeaderMap::new();
+    status
+        .add_header(&mut trailers)
+        .expect("our statuses are plain ASCII");
+    Frame::trailers(trailers)
 }
 
 /// A trailers-only gRPC response carrying `status`.

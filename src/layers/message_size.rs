@@ -17,6 +17,8 @@ use pin_project_lite::pin_project;
 use tonic::Status;
 use tower::{Layer, Service};
 
+use super::grpc::status_trailers;
+
 /// Checks request messages against `max_bytes`.
 #[derive(Debug, Clone, Copy)]
 pub struct MessageSizeLayer {
@@ -132,11 +134,7 @@ impl Body for StatusOverride {
         let frame = ready!(this.inner.poll_frame(cx));
         match (frame, this.refused.get()) {
             (Some(Ok(frame)), Some(status)) if frame.is_trailers() => {
-                let mut trailers = http::HeaderMap::new();
-                status
-                    .add_header(&mut trailers)
-                    .expect("a plain ASCII status encodes");
-                Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+                Poll::Ready(Some(Ok(status_trailers(status))))
             }
             (frame, _) => Poll::Ready(frame),
         }

@@ -23,14 +23,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::Buf;
-use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
 use tower::{Layer, Service};
 
-use super::grpc::status_response;
+use super::grpc::{status_response, status_trailers};
 use crate::accept::ConnectionInfo;
 
 /// The gRPC path prefix of the calls that are shed.
@@ -301,11 +300,7 @@ impl Body for BudgetedBody {
         let data = frame.as_ref().and_then(|f| f.as_ref().ok()?.data_ref());
         if data.is_some_and(|data| !this.held.charge(data.remaining())) {
             *this.done = true;
-            let mut trailers = HeaderMap::new();
-            budget_exhausted()
-                .add_header(&mut trailers)
-                .expect("a plain ASCII status encodes");
-            return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
+            return Poll::Ready(Some(Ok(status_trailers(&budget_exhausted()))));
         }
         Poll::Ready(frame)
     }
