@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Offline validation of the Kubernetes manifests:
+#   yamllint (pinned, .yamllint) over every YAML file here;
+#   `kustomize build` (pinned) of base and every overlay;
+#   each build, and base/secrets.example.yaml, against the Kubernetes
+#   OpenAPI schemas bundled in kubernetes-validate (pinned; strict: unknown
+#   fields fail), for each version in KUBE_VERSIONS;
+#   a few invariants of the app's pods (probes, securityContext).
+# Tools go to .tools/ (gitignored). The first run needs the Go module proxy
+# and PyPI; later runs reuse .tools/ and need no network at all.
+set -uo pipefail
+
+KUSTOMIZE_VERSION=v5.8.2            # v5.8.3 needs go >= 1.27
+KUBERNETES_VALIDATE_VERSION=1.37.0  # ships schemas for Kubernetes 1.25-1.37
+YAMLLINT_VERSION=1.38.0
+KUBE_VERSIONS=${KUBE_VERSIONS:-"1.31 1.34"}
+
+here=$(cd "$(dirname "$0")" && pwd)
+tools=$here/.tools
+out=$tools/out
+cd "$here" || exit 2
+start=$(date +%s)
+passed=0 failed=0 failures=()
+
+pass() { passed=$((passed + 1)); printf 'ok    %s\n' "$1"; }
+fail() { failed=$((failed + 1)); failures+=("$1"); printf 'FAIL  %s\n' "$1"; }
+
+# --- tools (idempotent: reinstalled only when missing or at another version)
+mkdir -p "$tools/bin" "$out"
+if [ "$("$tools/bin/kustomize" version 2>/dev/null)" != "$KUSTOMIZE_VERSION" ]; then
+    echo "installing kustomize $KUSTOMIZE_VERSION into .tools/bin"
+    GOBIN=$tools/bin go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" || {
+        echo "check.sh: cannot install kustomize" >&2; exit 2; }
+fi
+pins="kubernetes-validate==$KUBERNETES_VALIDATE_VERSION yamllint==$YAMLLINT_VERSION"
+if [ "$(cat "$tools/venv/.pins" 2>/dev/null)" != "$pins" ]; then
+    echo "installing $pins into .tools/venv"
+    rm -rf "$tools/venv"
+    python3 -m venv "$tools/venv" &&
+        "$tools/venv/bin/pip" install --quiet --disable-pip-version-check $pins &&
+        echo "$pins" > "$tools/venv/.pins" || {
+        echo "check.sh: cannot install $pins" >&2; exit 2; }
+fi
+kustomize=$tools/bin/kustomize
+py=$tools/venv/bin/python
+
+# --- yamllint
+mapfile -t yamls < <(find . -path ./.tools -prune -o \( -name '*.yaml' -o -name '*.yml' \) -print | sort)
+if "$tools/venv/bin/yamllint" --strict -c .yamllint "${yamls[@]}"; then
+    pass "yamllint (${#yamls[@]} files)"
+else
+    fail "yamllint"
+fi
+
+# --- kustomize build + schema validation
+targets=(base overlays/dev overlays/sentinel)
+validate() { # name file
+    local v
+    for v in $KUBE_VERSIONS; do
+        if "$tools/venv/bin/kubernetes-validate" --strict --quiet -k "$v" "$2"; then
+            pass "$1: Kubernetes $v schemas"
+        else
+            fail "$1: Kubernetes $v schemas"
+        fi
+    done
+}
+for t in "${targets[@]}"; do
+    f=$out/${t//\//_}.yaml
+    if "$kustomize" build "$t" > "$f"; then
+        pass "$t: kustomize build ($(grep -c '^kind:' "$f") objects)"
+        validate "$t" "$f"
+    else
+        fail "$t: kustomize build"
+    fi
+done
+validate base/secrets.example.yaml base/secrets.example.yaml
+
+# --- invariants of the app's Deployment, in every build
+for t in "${targets[@]}"; do
+    f=$out/${t//\//_}.yaml
+    [ -s "$f" ] || continue
+    if "$py" - "$f" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+dep = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "giropops-senhas")
+pod = dep["spec"]["template"]["spec"]
+c = pod["containers"][0]
+env = {e["name"]: e for e in c["env"]}
+errors = []
+def want(cond, what):
+    if not cond:
+        errors.append(what)
+for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+    p = c.get(probe, {}).get("grpc")
+    want(p and p["port"] == 8081 and p.get("service", "") == "",
+         f"{probe}: grpc on 8081, service \"\" (never giropops.v1.History)")
+want(env.get("HEALTH_ADDR", {}).get("value") == "0.0.0.0:8081", "HEALTH_ADDR=0.0.0.0:8081")
+want("secretKeyRef" in env.get("REDIS_URL", {}).get("valueFrom", {}), "REDIS_URL from a secretKeyRef")
+sc = c["securityContext"]
+want(sc.get("readOnlyRootFilesystem") is True, "readOnlyRootFilesystem")
+want(sc.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation false")
+want(sc.get("capabilities", {}).get("drop") == ["ALL"], "capabilities drop ALL")
+want(sc.get("runAsUser") == 65532 and sc.get("runAsNonRoot") is True, "runAsNonRoot, runAsUser 65532")
+want(pod["terminationGracePeriodSeconds"] > 10 + c["lifecycle"]["preStop"]["sleep"]["seconds"],
+     "terminationGracePeriodSeconds > preStop sleep + DRAIN_TIMEOUT")
+mounts = [m for m in c["volumeMounts"]]
+want(all(m.get("readOnly") and "subPath" not in m for m in mounts), "secret mounts read-only, no subPath")
+for e in errors:
+    print("  want:", e)
+sys.exit(1 if errors else 0)
+PY
+    then pass "$t: app pod invariants"; else fail "$t: app pod invariants"; fi
+done
+
+echo
+for f in "${failures[@]}"; do echo "failed: $f"; done
+echo "$passed passed, $failed failed ($(( $(date +%s) - start ))s; kustomize $KUSTOMIZE_VERSION," \
+    "kubernetes-validate $KUBERNETES_VALIDATE_VERSION [$KUBE_VERSIONS], yamllint $YAMLLINT_VERSION)"
+[ "$failed" -eq 0 ]
