@@ -5,6 +5,7 @@
 mod convert;
 mod error;
 mod password_service;
+mod violations;
 
 pub use error::{ApiError, BusyReason};
 pub use password_service::{
