@@ -186,8 +186,9 @@ impl<B: Body> Body for RecordedBody<B> {
                     }
                 }
                 Some(Err(_)) => guard.finish(Code::Internal),
-                // Ended without a status: not a valid gRPC response.
-                None => guard.finish(Code::Unknown),
+                // Ended without a status: the response was cut (the
+                // client went away mid-reply); it never got a status.
+                None => guard.finish(Code::Cancelled),
             }
         }
         Poll::Ready(frame)
