@@ -11,6 +11,11 @@
 //! `preface_timeout` is closed (hyper has no such deadline). When the
 //! process runs out of file descriptors, accepting backs off with one WARN
 //! instead of spinning.
+//!
+//! With mutual TLS, the DNS and URI SANs of the client's verified
+//! certificate are read once, after the handshake, and travel with the
+//! connection ([`ConnectionInfo::client_sans`]); the auth layer maps them
+//! to a principal on every call, with the client scopes current then.
 
 use std::io;
 use std::pin::Pin;
@@ -28,7 +33,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::{Connected, TcpConnectInfo};
 
 use crate::metrics::{GaugeGuard, Metrics};
-use crate::tls::ReloadableTls;
+use crate::tls::{ClientSan, ReloadableTls, peer_sans};
 
 /// Length of the HTTP/2 client connection preface.
 const PREFACE_LEN: usize = 24;
@@ -59,6 +64,10 @@ pub struct ConnectionInfo {
     pub tcp: TcpConnectInfo,
     /// The connection's response byte budget: one permit per byte.
     pub budget: Arc<Semaphore>,
+    /// With mutual TLS, the DNS and URI SANs of the client's verified
+    /// certificate, in its order (possibly none); `None` without mutual
+    /// TLS.
+    pub client_sans: Option<Arc<[ClientSan]>>,
 }
 
 /// Accepts connections from `listener` until the returned stream is
@@ -121,6 +130,7 @@ async fn accept_loop(
             preface_deadline: Some(Box::pin(sleep(limits.preface_timeout))),
             preface_left: PREFACE_LEN,
             budget: Arc::new(Semaphore::new(limits.connection_budget_bytes)),
+            client_sans: None,
             _permit: permit,
             _open: metrics.connection_opened(),
         };
@@ -143,7 +153,8 @@ async fn accept_loop(
 }
 
 /// Completes a TLS handshake, in its own task, then hands the connection
-/// on; a failed or slow handshake only closes this connection.
+/// on (with mutual TLS, with its client certificate's SANs); a failed or
+/// slow handshake only closes this connection.
 async fn handshake(
     tls: Arc<ReloadableTls>,
     mut connection: Connection,
@@ -155,6 +166,17 @@ async fn handshake(
     };
     match tls.handshake(stream, timeout).await {
         Ok(stream) => {
+            if tls.is_mutual() {
+                match peer_sans(stream.get_ref().1) {
+                    Ok(sans) => connection.client_sans = Some(sans.into()),
+                    Err(error) => {
+                        // Verified by the CA, yet unreadable here: no
+                        // name to give it, so no service.
+                        tracing::debug!(%error, "client certificate refused");
+                        return;
+                    }
+                }
+            }
             connection.io = Io::Tls(Box::new(stream));
             connection.preface_deadline = Some(Box::pin(sleep(timeout)));
             let _ = sender.send(Ok(connection)).await;
@@ -180,6 +202,7 @@ pub struct Connection {
     preface_deadline: Option<Pin<Box<Sleep>>>,
     preface_left: usize,
     budget: Arc<Semaphore>,
+    client_sans: Option<Arc<[ClientSan]>>,
     _permit: OwnedSemaphorePermit,
     _open: GaugeGuard,
 }
@@ -254,6 +277,7 @@ impl Connected for Connection {
         ConnectionInfo {
             tcp,
             budget: self.budget.clone(),
+            client_sans: self.client_sans.clone(),
         }
     }
 }

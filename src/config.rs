@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::auth::{Scopes, TokenTable};
 use crate::history::HistoryConfig;
-use crate::tls::TlsFiles;
+use crate::tls::{ClientScopes, TlsFiles};
 
 /// Everything [`crate::server::serve`] needs.
 #[derive(Debug, Clone)]
@@ -38,6 +38,10 @@ pub struct TrustConfig {
     pub anonymous_scopes: Scopes,
     /// Server TLS (and mutual TLS with a client CA); `None`: plaintext.
     pub tls: Option<TlsFiles>,
+    /// With mutual TLS, the scopes of client certificates by SAN, and the
+    /// file they were read from (re-read like the tokens); `None`: every
+    /// client certificate gets the anonymous scopes.
+    pub client_scopes: Option<(PathBuf, ClientScopes)>,
     /// Reflection served (needs a valid token when tokens are configured).
     pub reflection: bool,
 }
@@ -53,6 +57,7 @@ impl Default for TrustConfig {
             tokens: None,
             anonymous_scopes: Scopes::anonymous_default(),
             tls: None,
+            client_scopes: None,
             reflection: true,
         }
     }

@@ -1,11 +1,13 @@
-//! Reloading what can change while serving: the tokens file and the TLS
-//! certificate, key and client CA. Each is re-read on SIGHUP and every
+//! Reloading what can change while serving: the tokens file, the TLS
+//! certificate, key and client CA, the client scopes file and the history
+//! keys file (not an `ephemeral` key). Each is re-read on SIGHUP and every
 //! [`RELOAD_INTERVAL`] (Kubernetes swaps mounted Secrets by symlink,
 //! without a signal). A new version replaces the old only if it loads
 //! completely (for TLS: and the key matches the certificate); otherwise the
 //! old one stays, with one ERROR (until the file is fixed) and
 //! `giropops_reload_failures_total{file}`. Live connections are never
-//! touched: each holds the configuration it was accepted with.
+//! touched: each holds the TLS configuration it was accepted with (tokens,
+//! client scopes and keys apply to its next call).
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -15,8 +17,9 @@ use tokio::time::MissedTickBehavior;
 
 use crate::auth::{Authenticator, TokenTable};
 use crate::config::RELOAD_INTERVAL;
+use crate::keyring::KeyRing;
 use crate::metrics::Metrics;
-use crate::tls::ReloadableTls;
+use crate::tls::{ClientScopes, ReloadableTls};
 
 /// What to reload, and where to report.
 #[derive(Debug)]
@@ -25,6 +28,11 @@ pub struct Reloadable {
     pub tokens: Option<(PathBuf, Authenticator)>,
     /// The server's TLS configuration.
     pub tls: Option<Arc<ReloadableTls>>,
+    /// The client scopes file (SAN → scopes) and the authenticator it
+    /// feeds.
+    pub client_scopes: Option<(PathBuf, Authenticator)>,
+    /// The history keys (a ring loaded from a file; it knows which).
+    pub keys: Option<KeyRing>,
     /// Where failures are counted.
     pub metrics: Metrics,
 }
@@ -32,7 +40,14 @@ pub struct Reloadable {
 impl Reloadable {
     /// Whether there is anything to reload.
     pub fn is_empty(&self) -> bool {
-        self.tokens.is_none() && self.tls.is_none()
+        let Reloadable {
+            tokens,
+            tls,
+            client_scopes,
+            keys,
+            metrics: _,
+        } = self;
+        tokens.is_none() && tls.is_none() && client_scopes.is_none() && keys.is_none()
     }
 
     /// Reloads on SIGHUP and every [`RELOAD_INTERVAL`], until aborted.
@@ -56,7 +71,7 @@ impl Reloadable {
             let signalled = std::future::pending::<Option<()>>();
             tokio::select! {
                 _ = ticks.tick() => {}
-                _ = signalled => tracing::info!("SIGHUP: reloading tokens and certificates"),
+                _ = signalled => tracing::info!("SIGHUP: reloading tokens, certificates and keys"),
             }
             self.reload_once(&mut failing);
         }
@@ -84,6 +99,30 @@ impl Reloadable {
                     }
                 }
                 Err(error) => self.failed(failing, error.file().label(), &error),
+            }
+        }
+        if let Some((path, authenticator)) = &self.client_scopes {
+            match ClientScopes::load(path) {
+                Ok(scopes) => {
+                    authenticator.reload_client_scopes(scopes);
+                    self.recovered(failing, "tls_client_scopes");
+                }
+                Err(error) => self.failed(failing, "tls_client_scopes", &error),
+            }
+        }
+        if let Some(keys) = &self.keys {
+            match keys.reload() {
+                Ok(changed) => {
+                    if changed {
+                        tracing::info!(
+                            encrypting = %keys.encrypting_key_id(),
+                            keys = keys.key_ids().len(),
+                            "history keys reloaded"
+                        );
+                    }
+                    self.recovered(failing, "history_keys");
+                }
+                Err(error) => self.failed(failing, "history_keys", &error),
             }
         }
     }

@@ -101,6 +101,7 @@ pub async fn serve(
         tokens,
         anonymous_scopes,
         tls,
+        client_scopes,
         reflection,
     } = trust;
     let metrics = Metrics::new();
@@ -111,8 +112,17 @@ pub async fn serve(
         .map(Arc::new);
     let (tokens_file, tokens) = tokens.unzip();
     let authenticator = Authenticator::new(tokens, anonymous_scopes);
+    let (client_scopes_file, client_scopes) = client_scopes.unzip();
+    if let Some(scopes) = client_scopes {
+        authenticator.reload_client_scopes(scopes);
+    }
     log_trust(&authenticator, tls.as_deref());
     let metrics_server = start_metrics(metrics_addr, &metrics).await?;
+    // A ring read from a file is reloaded; clones share its keys.
+    let keys = history
+        .as_ref()
+        .map(|history| history.keys.clone())
+        .filter(|keys| keys.path().is_some());
     let history = open_history(history)?;
     let (reporter, health_service) = tonic_health::server::health_reporter();
     let health_server = start_health_port(health_addr, &health_service, &limits, &metrics).await?;
@@ -129,6 +139,8 @@ pub async fn serve(
     let reloadable = Reloadable {
         tokens: tokens_file.map(|path| (path, authenticator.clone())),
         tls: tls.clone(),
+        client_scopes: client_scopes_file.map(|path| (path, authenticator.clone())),
+        keys,
         metrics: metrics.clone(),
     };
     let reloader = (!reloadable.is_empty()).then(|| tokio::spawn(reloadable.watch()));

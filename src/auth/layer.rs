@@ -4,10 +4,13 @@
 //!
 //! A refused call is answered at once with a trailers-only response
 //! (`UNAUTHENTICATED` or `PERMISSION_DENIED`); the inner service never
-//! sees it. A [`Principal`] already in the extensions is honoured only if
-//! it is a client certificate's (put there by the TLS accept path), and
-//! only when the call carries no bearer token; any other is removed, so
-//! the principal a handler reads is always this layer's decision.
+//! sees it. With mutual TLS, the client certificate's SANs come from the
+//! connection (the accept path's [`ConnectionInfo`], in the extensions)
+//! and are mapped to a principal on every call
+//! ([`Authenticator::certificate_principal`]), used when the call carries
+//! no bearer token. A [`Principal`] already in the extensions is removed,
+//! never trusted: the principal a handler reads is always this layer's
+//! decision.
 //!
 //! Logs name the principal, never the token.
 
@@ -19,8 +22,10 @@ use pin_project_lite::pin_project;
 use tonic::Status;
 use tower::{Layer, Service};
 
-use super::{Authenticator, Principal, PrincipalKind};
+use super::{Authenticator, Principal};
+use crate::accept::ConnectionInfo;
 use crate::layers::grpc::status_response;
+use crate::layers::record::CallPrincipal;
 use crate::metrics::Method;
 
 /// Authenticates and authorizes every call with an [`Authenticator`].
@@ -68,10 +73,12 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        request.extensions_mut().remove::<Principal>();
         let certificate = request
-            .extensions_mut()
-            .remove::<Principal>()
-            .filter(|principal| principal.kind == PrincipalKind::Certificate);
+            .extensions()
+            .get::<ConnectionInfo>()
+            .and_then(|connection| connection.client_sans.as_deref())
+            .map(|sans| self.authenticator.certificate_principal(sans));
         let decision = self.authenticator.authorize(
             request.uri().path(),
             request.headers(),
@@ -89,6 +96,9 @@ where
                         method = method.method,
                         "call authorized"
                     );
+                    if let Some(slot) = request.extensions().get::<CallPrincipal>() {
+                        slot.set(principal.clone());
+                    }
                     request.extensions_mut().insert(principal);
                 }
                 AuthFuture::admitted(self.inner.call(request))

@@ -16,10 +16,13 @@
 //! 1. Health is always open; a path not in the scope map is always
 //!    refused, `PERMISSION_DENIED`.
 //! 2. The caller is the token's principal when the call carries a bearer
-//!    token; a malformed or unknown token is `UNAUTHENTICATED`, never
-//!    anonymous. Without a token, the caller is the client certificate's
-//!    principal if the TLS accept path put one in the extensions, else
-//!    anonymous, with `--anonymous-scopes`.
+//!    token (a token wins over a client certificate); a malformed or
+//!    unknown token is `UNAUTHENTICATED`, never anonymous. Without a token,
+//!    the caller is its client certificate's principal when the connection
+//!    is mutual TLS ([`Authenticator::certificate_principal`]: named by a
+//!    SAN, with the scopes the client scopes file grants it, or the
+//!    anonymous scopes when it lists none of its SANs), else anonymous,
+//!    with `--anonymous-scopes`.
 //! 3. Reflection needs a token or a certificate when tokens are
 //!    configured; anyone may use it otherwise.
 //! 4. A PasswordService method needs its scope: without it, an anonymous
@@ -39,6 +42,8 @@ use arc_swap::ArcSwap;
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
 use tonic::Status;
+
+use crate::tls::{ClientSan, ClientScopes};
 
 pub use layer::{Auth, AuthFuture, AuthLayer};
 pub use scopes::{Requirement, Scope, Scopes, ScopesError, requirement};
@@ -134,6 +139,8 @@ struct Shared {
     tokens: ArcSwap<TokenTable>,
     tokens_configured: bool,
     anonymous: Principal,
+    /// The client scopes file (`--tls-client-scopes`): SAN → scopes.
+    client_scopes: ArcSwap<ClientScopes>,
 }
 
 impl fmt::Debug for Authenticator {
@@ -142,6 +149,7 @@ impl fmt::Debug for Authenticator {
             .field("tokens", &self.shared.tokens.load().len())
             .field("tokens_configured", &self.shared.tokens_configured)
             .field("anonymous_scopes", &self.shared.anonymous.scopes)
+            .field("client_sans", &self.shared.client_scopes.load().len())
             .finish()
     }
 }
@@ -160,7 +168,44 @@ impl Authenticator {
                 tokens: ArcSwap::from_pointee(tokens.unwrap_or_default()),
                 tokens_configured,
                 anonymous: Principal::anonymous(anonymous_scopes),
+                client_scopes: ArcSwap::from_pointee(ClientScopes::default()),
             }),
+        }
+    }
+
+    /// Replaces the client scopes (SAN → scopes, `--tls-client-scopes`) at
+    /// once, for every clone; live connections see them on their next
+    /// call. Empty until first set: every client certificate then gets the
+    /// anonymous scopes.
+    pub fn reload_client_scopes(&self, scopes: ClientScopes) {
+        self.shared.client_scopes.store(Arc::new(scopes));
+    }
+
+    /// The principal of a verified client certificate with `sans` (its DNS
+    /// and URI SANs, in the certificate's order), from the current client
+    /// scopes:
+    ///
+    /// - the first SAN the client scopes file lists names it, with the
+    ///   scopes of that line;
+    /// - a certificate none of whose SANs is listed is named by its first
+    ///   SAN and gets the anonymous scopes (`--anonymous-scopes`): the CA
+    ///   vouches for who it is, the file grants it nothing more;
+    /// - a certificate without any DNS or URI SAN is anonymous.
+    pub fn certificate_principal(&self, sans: &[ClientSan]) -> Principal {
+        let scopes = self.shared.client_scopes.load();
+        match scopes.for_peer(sans) {
+            // The file's scope words were checked when it was loaded.
+            Some((san, granted)) => Principal::certificate(
+                san.as_str(),
+                granted
+                    .iter()
+                    .filter_map(|word| Scope::from_name(word))
+                    .collect(),
+            ),
+            None => match sans.first() {
+                Some(san) => Principal::certificate(san.as_str(), self.shared.anonymous.scopes),
+                None => self.shared.anonymous.clone(),
+            },
         }
     }
 

@@ -8,7 +8,9 @@ use tonic::Code;
 use tower::{Layer, ServiceExt, service_fn};
 
 use super::*;
+use crate::accept::ConnectionInfo;
 use crate::layers::grpc::status_code;
+use crate::tls::ClientScopes;
 
 const SERVICE: &str = "/giropops.v1.PasswordService/";
 const GENERATE_PATHS: [&str; 3] = ["GeneratePassword", "GeneratePassphrase", "StreamPasswords"];
@@ -459,13 +461,21 @@ fn debug_shows_no_secret() {
     }
 }
 
+/// What the request's extensions hold before the layer: a principal put
+/// there by something else, or the connection of a mutual TLS client with
+/// these SANs.
+enum Extension {
+    Forged(Principal),
+    Connection(Vec<ClientSan>),
+}
+
 /// The layer over an inner service that answers OK, with the principal it
 /// saw in `x-principal` (`kind:name`).
 async fn call(
     auth: &Authenticator,
     path: &str,
     headers: HeaderMap,
-    extension: Option<Principal>,
+    extension: Option<Extension>,
 ) -> http::Response<tonic::body::Body> {
     let inner = service_fn(|request: http::Request<()>| async move {
         let mut response = http::Response::new(tonic::body::Body::empty());
@@ -480,8 +490,21 @@ async fn call(
     let service = AuthLayer::new(auth.clone()).layer(inner);
     let mut request = http::Request::builder().uri(path).body(()).unwrap();
     *request.headers_mut() = headers;
-    if let Some(principal) = extension {
-        request.extensions_mut().insert(principal);
+    match extension {
+        None => {}
+        Some(Extension::Forged(principal)) => {
+            request.extensions_mut().insert(principal);
+        }
+        Some(Extension::Connection(sans)) => {
+            request.extensions_mut().insert(ConnectionInfo {
+                tcp: tonic::transport::server::TcpConnectInfo {
+                    local_addr: None,
+                    remote_addr: None,
+                },
+                budget: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
+                client_sans: Some(sans.into()),
+            });
+        }
     }
     service.oneshot(request).await.unwrap()
 }
@@ -507,20 +530,96 @@ async fn the_layer_puts_the_principal_in_the_extensions() {
     let response = call(&auth, generate, HeaderMap::new(), None).await;
     assert_eq!(seen(&response), Some("anonymous:anonymous"));
 
-    let certificate = Principal::certificate("host.example", Scopes::all());
-    let response = call(&auth, list, HeaderMap::new(), Some(certificate)).await;
+    // A mutual TLS connection: its certificate's SAN, with the scopes the
+    // client scopes file grants (the first listed SAN, in certificate
+    // order), or the anonymous ones.
+    auth.reload_client_scopes(
+        ClientScopes::parse("spiffe://giropops.test/ci history,generate\n").unwrap(),
+    );
+    let sans = vec![
+        ClientSan::Dns("host.example".into()),
+        ClientSan::Uri("spiffe://giropops.test/ci".into()),
+    ];
+    let response = call(
+        &auth,
+        list,
+        HeaderMap::new(),
+        Some(Extension::Connection(sans.clone())),
+    )
+    .await;
+    assert_eq!(status_code(response.headers()), None);
+    assert_eq!(
+        seen(&response),
+        Some("certificate:spiffe://giropops.test/ci")
+    );
+    let unlisted = vec![ClientSan::Dns("host.example".into())];
+    let response = call(
+        &auth,
+        list,
+        HeaderMap::new(),
+        Some(Extension::Connection(unlisted.clone())),
+    )
+    .await;
+    assert_eq!(
+        status_code(response.headers()),
+        Some(Code::PermissionDenied),
+        "an unlisted SAN has the anonymous scopes"
+    );
+    let response = call(
+        &auth,
+        generate,
+        HeaderMap::new(),
+        Some(Extension::Connection(unlisted)),
+    )
+    .await;
     assert_eq!(seen(&response), Some("certificate:host.example"));
-
-    // A principal of another kind already in the extensions is dropped.
-    let forged = Principal {
-        kind: PrincipalKind::Token,
-        ..Principal::certificate("forged", Scopes::all())
-    };
-    let response = call(&auth, generate, HeaderMap::new(), Some(forged.clone())).await;
+    // A token wins over the certificate.
+    let response = call(
+        &auth,
+        generate,
+        bearer(fixture.token("gen")),
+        Some(Extension::Connection(sans)),
+    )
+    .await;
+    assert_eq!(seen(&response), Some("token:gen"));
+    // A certificate without a DNS or URI SAN is anonymous.
+    let response = call(
+        &auth,
+        generate,
+        HeaderMap::new(),
+        Some(Extension::Connection(Vec::new())),
+    )
+    .await;
     assert_eq!(seen(&response), Some("anonymous:anonymous"));
 
+    // A principal already in the extensions is never trusted, whatever its
+    // kind.
+    for forged in [
+        Principal::certificate("forged", Scopes::all()),
+        Principal {
+            kind: PrincipalKind::Token,
+            ..Principal::certificate("forged", Scopes::all())
+        },
+    ] {
+        let response = call(
+            &auth,
+            generate,
+            HeaderMap::new(),
+            Some(Extension::Forged(forged)),
+        )
+        .await;
+        assert_eq!(seen(&response), Some("anonymous:anonymous"));
+    }
+    let forged = Principal::certificate("forged", Scopes::all());
+
     // Health: answered by the inner service whatever the token.
-    let response = call(&auth, HEALTH_PATHS[0], bearer("garbage"), Some(forged)).await;
+    let response = call(
+        &auth,
+        HEALTH_PATHS[0],
+        bearer("garbage"),
+        Some(Extension::Forged(forged)),
+    )
+    .await;
     assert_eq!(status_code(response.headers()), None);
     assert_eq!(seen(&response), None);
 }

@@ -15,7 +15,7 @@ use crate::config::{Limits, ServerConfig, TrustConfig};
 use crate::history::{HistoryConfig, MAX_CAP, redact_url};
 use crate::keyring::KeyRing;
 use crate::telemetry::LogFormat;
-use crate::tls::TlsFiles;
+use crate::tls::{ClientScopes, TlsFiles};
 
 /// Everything the server needs.
 #[derive(Debug, Args)]
@@ -149,6 +149,12 @@ pub struct TrustArgs {
     /// TLS); others are refused at the handshake.
     #[arg(long, env = "TLS_CLIENT_CA_FILE")]
     pub tls_client_ca: Option<PathBuf>,
+    /// Client scopes file, with --tls-client-ca: one line per client
+    /// certificate SAN, `SAN SCOPES` (a DNS name, or a URI such as a SPIFFE
+    /// ID). A certificate whose SANs are not listed gets the anonymous
+    /// scopes. Re-read on SIGHUP and every 10s.
+    #[arg(long, env = "TLS_CLIENT_SCOPES_FILE")]
+    pub tls_client_scopes: Option<PathBuf>,
     /// Allow tokens over plaintext on a non-loopback address: only when TLS
     /// ends at a mesh sidecar in front of this process.
     #[arg(long, env = "ALLOW_PLAINTEXT")]
@@ -305,6 +311,7 @@ impl TryFrom<ServeArgs> for ServerConfig {
             tls_cert,
             tls_key,
             tls_client_ca,
+            tls_client_scopes,
             allow_plaintext,
             reflection,
             history_keys_file,
@@ -314,6 +321,20 @@ impl TryFrom<ServeArgs> for ServerConfig {
             Ok(table) => Some((path, table)),
             Err(error) => {
                 errors.push(format!("--auth-tokens-file/AUTH_TOKENS_FILE: {error}"));
+                None
+            }
+        });
+        if tls_client_scopes.is_some() && tls_client_ca.is_none() {
+            errors.push(
+                "--tls-client-scopes/TLS_CLIENT_SCOPES_FILE needs mutual TLS: set --tls-client-ca/TLS_CLIENT_CA_FILE".to_owned(),
+            );
+        }
+        let client_scopes = tls_client_scopes.and_then(|path| match ClientScopes::load(&path) {
+            Ok(scopes) => Some((path, scopes)),
+            Err(error) => {
+                errors.push(format!(
+                    "--tls-client-scopes/TLS_CLIENT_SCOPES_FILE: {error}"
+                ));
                 None
             }
         });
@@ -340,7 +361,10 @@ impl TryFrom<ServeArgs> for ServerConfig {
         let may_keep_history = anonymous_scopes.grants(Scope::History)
             || tokens.as_ref().is_some_and(|(_, table)| {
                 table.principals().any(|p| p.scopes.grants(Scope::History))
-            });
+            })
+            || client_scopes
+                .as_ref()
+                .is_some_and(|(_, scopes)| scopes.grants_any("history"));
         let keys = match history_keys_file.as_deref() {
             _ if history_cap == 0 || !may_keep_history => None,
             Some("ephemeral") => Some(KeyRing::ephemeral()),
@@ -404,6 +428,7 @@ impl TryFrom<ServeArgs> for ServerConfig {
                 tokens,
                 anonymous_scopes,
                 tls,
+                client_scopes,
                 reflection: reflection == "on",
             },
         })

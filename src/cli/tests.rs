@@ -177,3 +177,59 @@ fn numbers_is_spelled_the_same_everywhere() {
         }
     }
 }
+
+#[test]
+fn client_scopes_need_mutual_tls_and_are_reported_with_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let scopes = dir.path().join("client-scopes");
+    std::fs::write(&scopes, "spiffe://giropops.test/ci generate,history\n").unwrap();
+    let scopes = scopes.to_str().unwrap();
+    let errors = config(&["--tls-client-scopes", scopes, "--request-timeout", "0s"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        errors.contains("--tls-client-scopes/TLS_CLIENT_SCOPES_FILE needs mutual TLS"),
+        "{errors}"
+    );
+    assert!(errors.contains("--request-timeout"), "{errors}");
+    // A SAN granted `history` means a history, so keys are needed.
+    let (cert, key, ca) = ("cert.pem", "key.pem", "ca.pem");
+    let mutual = [
+        "--tls-cert",
+        cert,
+        "--tls-key",
+        key,
+        "--tls-client-ca",
+        ca,
+        "--tls-client-scopes",
+        scopes,
+        "--anonymous-scopes",
+        "none",
+    ];
+    let errors = config(&mutual).unwrap_err().to_string();
+    assert!(errors.contains("--history-keys-file"), "{errors}");
+    let with_keys = [&mutual[..], &["--history-keys-file", "ephemeral"]].concat();
+    let trust = config(&with_keys).unwrap().trust;
+    let (path, table) = trust.client_scopes.expect("client scopes");
+    assert_eq!(path.to_str(), Some(scopes));
+    assert_eq!(table.len(), 1);
+    // A bad file is reported with its line.
+    let bad = dir.path().join("bad");
+    std::fs::write(&bad, "host.example teleport\n").unwrap();
+    let bad_mutual = [
+        "--tls-cert",
+        cert,
+        "--tls-key",
+        key,
+        "--tls-client-ca",
+        ca,
+        "--tls-client-scopes",
+        bad.to_str().unwrap(),
+    ];
+    let errors = config(&bad_mutual).unwrap_err().to_string();
+    assert!(
+        errors.contains("--tls-client-scopes/TLS_CLIENT_SCOPES_FILE: client scopes file")
+            && errors.contains("line 1: unknown scope \"teleport\""),
+        "{errors}"
+    );
+}

@@ -19,7 +19,10 @@
 //!   ignored. A file without any key is an error.
 //!
 //! The **first** key encrypts every new entry; **all** keys decrypt. Rotation
-//! is: add a new key at the top, restart; once the entries written under the
+//! is: add a new key at the top (no restart: a ring loaded from a file is
+//! re-read by [`KeyRing::reload`], which the server calls on SIGHUP and every
+//! 10 s, and which changes nothing unless the new file parses completely);
+//! once the entries written under the
 //! old key have aged out of the capped history, remove the old line. An entry
 //! whose key was removed can no longer be read ([`DecryptError::UnknownKeyId`]):
 //! removing a key is how its entries are crypto-shredded.
@@ -52,13 +55,14 @@
 //! # Secrets
 //!
 //! Key bytes never appear in `Debug` output nor in errors (`Debug` shows the
-//! key IDs only), and are zeroed when the last clone of a [`KeyRing`] drops.
+//! key IDs only), and are zeroed when the last holder of a version of the ring drops it.
 
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
+use arc_swap::ArcSwap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chacha20poly1305::aead::{Aead, Generate, Payload};
@@ -210,7 +214,8 @@ struct Key {
 
 /// A ring of named keys: the first encrypts, all decrypt.
 ///
-/// Cheap to clone (the keys are shared) and `Send + Sync`. `Debug` shows the
+/// Cheap to clone (clones share the keys, and a [reload](KeyRing::reload)
+/// reaches every clone) and `Send + Sync`. `Debug` shows the
 /// key IDs only.
 ///
 /// ```
@@ -237,35 +242,37 @@ struct Key {
 /// ```
 #[derive(Clone)]
 pub struct KeyRing {
-    /// Never empty; `keys[0]` encrypts.
-    keys: Arc<[Key]>,
+    shared: Arc<Shared>,
+}
+
+/// What every clone of a [`KeyRing`] shares.
+struct Shared {
+    /// The current keys: never empty; the first encrypts.
+    keys: ArcSwap<Vec<Key>>,
+    /// The file they were read from (`None`: ephemeral or parsed text,
+    /// never reloaded). The lock serializes reloads.
+    source: Option<Mutex<PathBuf>>,
 }
 
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyRing")
-            .field("key_ids", &self.key_ids().collect::<Vec<_>>())
+            .field("key_ids", &self.key_ids())
+            .field("file", &self.path())
             .finish_non_exhaustive()
     }
 }
 
 impl KeyRing {
-    /// Reads and parses a keys file (format in the [module docs](self)).
+    /// Reads and parses a keys file (format in the [module docs](self)); the
+    /// ring remembers the file, for [`KeyRing::reload`].
     ///
     /// # Errors
     /// [`KeyRingError::Read`] when the file cannot be read, otherwise as
     /// [`KeyRing::parse`].
     pub fn load(path: impl AsRef<Path>) -> Result<KeyRing, KeyRingError> {
         let path = path.as_ref();
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| KeyRingError::Read {
-            path: path.to_owned(),
-            source,
-        })?);
-        let text = std::str::from_utf8(&bytes).map_err(|_| KeyRingError::Read {
-            path: path.to_owned(),
-            source: io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"),
-        })?;
-        KeyRing::parse(text)
+        Ok(KeyRing::from_keys(read_keys(path)?, Some(path.to_owned())))
     }
 
     /// Parses the text of a keys file (format in the [module docs](self)).
@@ -274,57 +281,71 @@ impl KeyRing {
     /// [`KeyRingError::Invalid`] listing every bad line (duplicate IDs
     /// included), or [`KeyRingError::Empty`] when there is no key at all.
     pub fn parse(text: &str) -> Result<KeyRing, KeyRingError> {
-        let mut keys: Vec<(usize, Key)> = Vec::new();
-        let mut errors = Vec::new();
-        for (index, line) in text.lines().enumerate() {
-            let number = index + 1;
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            match parse_line(line) {
-                Ok(key) => match keys.iter().find(|(_, k)| k.id == key.id) {
-                    Some(&(first_line, _)) => errors.push(LineError {
-                        line: number,
-                        problem: LineProblem::DuplicateId {
-                            id: key.id,
-                            first_line,
-                        },
-                    }),
-                    None => keys.push((number, key)),
-                },
-                Err(problem) => errors.push(LineError {
-                    line: number,
-                    problem,
-                }),
-            }
+        Ok(KeyRing::from_keys(parse_keys(text)?, None))
+    }
+
+    fn from_keys(keys: Vec<Key>, source: Option<PathBuf>) -> KeyRing {
+        KeyRing {
+            shared: Arc::new(Shared {
+                keys: ArcSwap::from_pointee(keys),
+                source: source.map(Mutex::new),
+            }),
         }
-        if !errors.is_empty() {
-            return Err(KeyRingError::Invalid(errors));
-        }
-        if keys.is_empty() {
-            return Err(KeyRingError::Empty);
-        }
-        Ok(KeyRing {
-            keys: keys.into_iter().map(|(_, key)| key).collect(),
-        })
+    }
+
+    /// The file the ring was loaded from, which [`KeyRing::reload`]
+    /// re-reads; `None` for an ephemeral or parsed ring.
+    pub fn path(&self) -> Option<PathBuf> {
+        let source = self.shared.source.as_ref()?;
+        Some(
+            source
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        )
+    }
+
+    /// Re-reads the keys file. If it parses completely, its keys replace
+    /// the current ones for every clone at once (its first key encrypts
+    /// from now on; entries under a key no longer listed become unreadable:
+    /// crypto-shredded) and the answer is whether the key IDs changed.
+    /// Otherwise the current keys stay and the error says why (never
+    /// quoting key material). A ring without a file
+    /// ([`KeyRing::ephemeral`], [`KeyRing::parse`]) never changes:
+    /// `Ok(false)`.
+    ///
+    /// # Errors
+    /// As [`KeyRing::load`].
+    pub fn reload(&self) -> Result<bool, KeyRingError> {
+        let Some(source) = &self.shared.source else {
+            return Ok(false);
+        };
+        let path = source.lock().unwrap_or_else(PoisonError::into_inner);
+        let keys = read_keys(&path)?;
+        let current = self.shared.keys.load();
+        let changed = !keys
+            .iter()
+            .map(|key| &key.id)
+            .eq(current.iter().map(|key| &key.id));
+        self.shared.keys.store(Arc::new(keys));
+        Ok(changed)
     }
 
     /// A ring of one random key, named `ephemeral-<8 hex digits>`: what is
     /// encrypted under it is unreadable once the process exits. For an
     /// operator who opts in to a history that does not survive a restart.
+    /// It has no file: it never reloads.
     ///
     /// # Panics
     /// If the operating system's random number generator fails.
     pub fn ephemeral() -> KeyRing {
         let id = format!("ephemeral-{:08x}", u32::generate());
         let bytes = Zeroizing::new(<[u8; KEY_LEN]>::generate());
-        KeyRing {
-            keys: Arc::new([Key {
-                id,
-                cipher: XChaCha20Poly1305::new((&*bytes).into()),
-            }]),
-        }
+        let key = Key {
+            id,
+            cipher: XChaCha20Poly1305::new((&*bytes).into()),
+        };
+        KeyRing::from_keys(vec![key], None)
     }
 
     /// A new keys-file line, `ID BASE64`, holding 32 fresh random bytes from
@@ -342,14 +363,15 @@ impl KeyRing {
         Ok(format!("{id} {}", BASE64.encode(bytes.as_slice())))
     }
 
-    /// The ID of the key that encrypts.
-    pub fn encrypting_key_id(&self) -> &str {
-        &self.keys[0].id
+    /// The ID of the key that encrypts now (a reload may change it).
+    pub fn encrypting_key_id(&self) -> String {
+        self.shared.keys.load()[0].id.clone()
     }
 
-    /// The IDs of every key, the encrypting one first.
-    pub fn key_ids(&self) -> impl Iterator<Item = &str> {
-        self.keys.iter().map(|key| key.id.as_str())
+    /// The IDs of every key now, the encrypting one first.
+    pub fn key_ids(&self) -> Vec<String> {
+        let keys = self.shared.keys.load();
+        keys.iter().map(|key| key.id.clone()).collect()
     }
 
     /// Encrypts `plaintext` under the first key, with a fresh random nonce,
@@ -359,7 +381,8 @@ impl KeyRing {
     /// # Panics
     /// If the operating system's random number generator fails.
     pub fn encrypt(&self, associated_data: &[u8], plaintext: &[u8]) -> Vec<u8> {
-        let key = &self.keys[0];
+        let keys = self.shared.keys.load();
+        let key = &keys[0];
         let header = header(key.id.as_bytes());
         let aad = [header.as_slice(), associated_data].concat();
         let nonce = XNonce::generate();
@@ -406,8 +429,8 @@ impl KeyRing {
         if body.len() < NONCE_LEN + TAG_LEN {
             return Err(DecryptError::AuthFailed);
         }
-        let key = self
-            .keys
+        let keys = self.shared.keys.load();
+        let key = keys
             .iter()
             .find(|key| key.id.as_bytes() == id)
             .ok_or_else(|| {
@@ -427,6 +450,57 @@ impl KeyRing {
             )
             .map_err(|_| DecryptError::AuthFailed)
     }
+}
+
+/// Reads and parses a keys file (read whole, so a reload never sees half
+/// of two versions; the bytes are zeroed after parsing).
+fn read_keys(path: &Path) -> Result<Vec<Key>, KeyRingError> {
+    let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| KeyRingError::Read {
+        path: path.to_owned(),
+        source,
+    })?);
+    let text = std::str::from_utf8(&bytes).map_err(|_| KeyRingError::Read {
+        path: path.to_owned(),
+        source: io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"),
+    })?;
+    parse_keys(text)
+}
+
+/// The keys of the text of a keys file, in order (never empty), or every
+/// bad line.
+fn parse_keys(text: &str) -> Result<Vec<Key>, KeyRingError> {
+    let mut keys: Vec<(usize, Key)> = Vec::new();
+    let mut errors = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match parse_line(line) {
+            Ok(key) => match keys.iter().find(|(_, k)| k.id == key.id) {
+                Some(&(first_line, _)) => errors.push(LineError {
+                    line: number,
+                    problem: LineProblem::DuplicateId {
+                        id: key.id,
+                        first_line,
+                    },
+                }),
+                None => keys.push((number, key)),
+            },
+            Err(problem) => errors.push(LineError {
+                line: number,
+                problem,
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(KeyRingError::Invalid(errors));
+    }
+    if keys.is_empty() {
+        return Err(KeyRingError::Empty);
+    }
+    Ok(keys.into_iter().map(|(_, key)| key).collect())
 }
 
 /// `g1:<id>:`, the envelope's header, authenticated with every entry.

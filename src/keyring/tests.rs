@@ -103,7 +103,7 @@ fn rotation_reads_old_entries_and_writes_with_the_new_key() {
 
     let after = ring(&format!("# rotated\nnew {KEY_B}\nold {KEY_A}\n"));
     assert_eq!(after.encrypting_key_id(), "new");
-    assert_eq!(after.key_ids().collect::<Vec<_>>(), ["new", "old"]);
+    assert_eq!(after.key_ids(), ["new", "old"]);
     assert_eq!(
         after.decrypt(AD, &old_entry).unwrap(),
         b"written before rotation"
@@ -167,10 +167,7 @@ fn parse_accepts_comments_blank_lines_tabs_and_crlf() {
     let keys = ring(&format!(
         "# keys\r\n\r\n   \n  first\t{KEY_A}  \r\n\t# old\nv2.old_key-1 {KEY_B}\n"
     ));
-    assert_eq!(
-        keys.key_ids().collect::<Vec<_>>(),
-        ["first", "v2.old_key-1"]
-    );
+    assert_eq!(keys.key_ids(), ["first", "v2.old_key-1"]);
     let id = "a".repeat(MAX_ID_LEN);
     assert!(KeyRing::parse(&format!("{id} {KEY_A}")).is_ok());
 }
@@ -261,6 +258,43 @@ fn load_reads_a_file_and_names_it_on_error() {
 }
 
 #[test]
+fn reload_reaches_every_clone_and_a_bad_file_keeps_the_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys");
+    std::fs::write(&path, format!("old {KEY_A}\n")).unwrap();
+    let keys = KeyRing::load(&path).unwrap();
+    let clone = keys.clone();
+    assert_eq!(keys.path().as_deref(), Some(path.as_path()));
+    let old_entry = clone.encrypt(AD, b"before");
+    assert!(!keys.reload().unwrap(), "same keys: no change");
+
+    // Rotation: a new first key encrypts, the old one still decrypts.
+    std::fs::write(&path, format!("new {KEY_B}\nold {KEY_A}\n")).unwrap();
+    assert!(keys.reload().unwrap());
+    assert_eq!(clone.key_ids(), ["new", "old"]);
+    assert!(clone.encrypt(AD, b"after").starts_with(b"g1:new:"));
+    assert_eq!(clone.decrypt(AD, &old_entry).unwrap(), b"before");
+
+    // A bad file changes nothing, and its error quotes no key.
+    std::fs::write(&path, format!("new {KEY_B}\nold {}\n", &KEY_A[..20])).unwrap();
+    let error = keys.reload().unwrap_err().to_string();
+    assert!(error.contains("line 2"), "{error}");
+    assert!(!error.contains(&KEY_B[..20]), "{error}");
+    assert_eq!(clone.key_ids(), ["new", "old"]);
+    std::fs::remove_file(&path).unwrap();
+    assert!(matches!(keys.reload(), Err(KeyRingError::Read { .. })));
+    assert_eq!(clone.decrypt(AD, &old_entry).unwrap(), b"before");
+
+    // The old key removed: what it wrote is shredded.
+    std::fs::write(&path, format!("new {KEY_B}\n")).unwrap();
+    assert!(keys.reload().unwrap());
+    assert_eq!(
+        clone.decrypt(AD, &old_entry),
+        Err(DecryptError::UnknownKeyId("old".into()))
+    );
+}
+
+#[test]
 fn debug_shows_ids_only() {
     let keys = ring(&format!("new {KEY_B}\nold {KEY_A}"));
     let printed = format!("{keys:?} {:?}", Some(keys.clone()));
@@ -281,6 +315,9 @@ fn ephemeral_keys_are_random_and_work() {
     let first = KeyRing::ephemeral();
     let second = KeyRing::ephemeral();
     let id = first.encrypting_key_id();
+    assert_eq!(first.path(), None, "an ephemeral ring has no file");
+    assert!(!first.reload().unwrap(), "nor ever changes");
+    assert_eq!(first.encrypting_key_id(), id);
     assert!(id.starts_with("ephemeral-"), "{id}");
     let hex = &id["ephemeral-".len()..];
     assert!(
@@ -318,5 +355,5 @@ fn keyring_is_send_sync_and_cheap_to_clone() {
     assert_send_sync::<KeyRing>();
     let keys = ring(&format!("k {KEY_A}"));
     let clone = keys.clone();
-    assert!(Arc::ptr_eq(&keys.keys, &clone.keys));
+    assert!(Arc::ptr_eq(&keys.shared, &clone.shared));
 }

@@ -1,5 +1,12 @@
-//! Per-call metrics as a tower layer: calls by service, method and status
-//! code, latency, and calls in flight.
+//! Per-call metrics and the per-call log line, as a tower layer: calls by
+//! service, method and status code, latency, and calls in flight; and one
+//! line per call (target `giropops_senhas::calls`, INFO; WARN for server
+//! faults) with the service, method, code, duration and the principal —
+//! the token's name, the client certificate's SAN or `anonymous`; `-` for
+//! a call the auth layer refused or that needs no one (health); never a
+//! token. The
+//! auth layer names the principal through the [`CallPrincipal`] slot this
+//! layer puts in the request's extensions.
 //!
 //! The code comes from `grpc-status`: in the response headers (a
 //! trailers-only response: errors, rejections by later layers) or in the
@@ -11,16 +18,41 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
+use giropops_senhas_client::code_name;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tonic::Code;
 use tower::{Layer, Service};
 
 use super::grpc::{call_deadline, status_code};
+use crate::auth::Principal;
 use crate::metrics::{Method, Metrics};
+
+/// The log target of the per-call line (`LOG_LEVEL=info,giropops_senhas::calls=warn`
+/// keeps only server faults).
+pub const CALLS_TARGET: &str = "giropops_senhas::calls";
+
+/// Where the auth layer leaves the caller's [`Principal`] for the per-call
+/// log line (in the request's extensions; clones share the slot). Set
+/// once; later values are ignored.
+#[derive(Debug, Clone, Default)]
+pub struct CallPrincipal(Arc<OnceLock<Principal>>);
+
+impl CallPrincipal {
+    /// Names the caller.
+    pub fn set(&self, principal: Principal) {
+        let _ = self.0.set(principal);
+    }
+
+    /// The caller, once named.
+    pub fn get(&self) -> Option<&Principal> {
+        self.0.get()
+    }
+}
 
 /// Records every call into [`Metrics`].
 #[derive(Debug, Clone)]
@@ -70,12 +102,15 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        let principal = CallPrincipal::default();
+        request.extensions_mut().insert(principal.clone());
         let guard = CallGuard {
             metrics: self.layer.metrics.clone(),
             method: Method::from_path(request.uri().path()),
             started: Instant::now(),
             deadline: call_deadline(request.headers(), self.layer.request_timeout),
+            principal,
             finished: false,
         };
         guard.metrics.call_started(guard.method);
@@ -94,15 +129,29 @@ pub struct CallGuard {
     method: Method,
     started: Instant,
     deadline: Duration,
+    principal: CallPrincipal,
     finished: bool,
 }
 
 impl CallGuard {
     fn finish(&mut self, code: Code) {
-        if !self.finished {
-            self.finished = true;
-            self.metrics
-                .call_finished(self.method, code, self.started.elapsed());
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        let elapsed = self.started.elapsed();
+        self.metrics.call_finished(self.method, code, elapsed);
+        let (principal, auth) = match self.principal.get() {
+            Some(principal) => (&*principal.name, principal.kind.noun()),
+            None => ("-", "-"),
+        };
+        let Method { service, method } = self.method;
+        let code_name = code_name(code);
+        let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
+        if matches!(code, Code::Internal | Code::Unknown | Code::DataLoss) {
+            tracing::warn!(target: CALLS_TARGET, service, method, code = code_name, elapsed_ms, principal, auth, "call");
+        } else {
+            tracing::info!(target: CALLS_TARGET, service, method, code = code_name, elapsed_ms, principal, auth, "call");
         }
     }
 }

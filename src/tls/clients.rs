@@ -218,6 +218,13 @@ impl ClientScopes {
             .find_map(|san| self.get(san).map(|scopes| (san, scopes)))
     }
 
+    /// Whether any listed SAN is granted the scope `word`.
+    pub fn grants_any(&self, word: &str) -> bool {
+        self.entries
+            .values()
+            .any(|scopes| scopes.iter().any(|scope| scope == word))
+    }
+
     /// How many SANs are listed.
     pub fn len(&self) -> usize {
         self.entries.len()
