@@ -13,7 +13,7 @@ use giropops_senhas_client::{
     BearerToken, CheckPasswordRequest, CheckPasswordResponse, ConnectError,
     GeneratePassphraseRequest, GeneratePassphraseResponse, GeneratePasswordRequest,
     GeneratePasswordResponse, ListPasswordsRequest, ListPasswordsResponse, PasswordRecord,
-    PasswordServiceClient, code_name, connect_with, error_chain,
+    PasswordServiceClient, connect_with, error_chain,
 };
 use serde_json::{Value, json};
 use tonic::Status;
@@ -29,7 +29,7 @@ pub enum CommandError {
     #[error(transparent)]
     Connect(#[from] ConnectError),
     /// The server refused the call (its message says all: not a `source`).
-    #[error("{}: {}", code_name(.0.code()), .0.message())]
+    #[error("{}", super::healthcheck::describe_status(.0))]
     Status(Status),
     /// A credential file could not be read.
     #[error("cannot read a credential file")]

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use giropops_senhas_client::{ClientOptions, ConnectError, channel_with, code_name};
+use giropops_senhas_client::{ClientOptions, ConnectError, channel_with, code_name, error_chain};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -19,7 +19,7 @@ pub enum ProbeError {
     #[error("no answer within {0:?}")]
     Timeout(Duration),
     /// The server answered with an error.
-    #[error("check failed: {}: {}", code_name(.0.code()), .0.message())]
+    #[error("check failed: {}", describe_status(.0))]
     Status(tonic::Status),
 }
 
@@ -27,6 +27,44 @@ impl From<tonic::Status> for ProbeError {
     fn from(status: tonic::Status) -> Self {
         ProbeError::Status(status)
     }
+}
+
+/// `CODE: message` of a failed call; when the call failed in the transport
+/// (the server never answered it: with TLS 1.3 a server refuses a client
+/// certificate after the client thinks the handshake is done), what the
+/// transport said, with a hint for the usual TLS refusals.
+pub fn describe_status(status: &tonic::Status) -> String {
+    let code = code_name(status.code());
+    let Some(source) = std::error::Error::source(status) else {
+        return format!("{code}: {}", status.message());
+    };
+    let cause = error_chain(source);
+    let mut text = if cause.starts_with(status.message()) {
+        format!("{code}: {cause}")
+    } else {
+        format!("{code}: {}: {cause}", status.message())
+    };
+    let hint = if cause.contains("CertificateRequired") {
+        Some("the server requires a client certificate: pass --cert and --key")
+    } else if cause.contains("UnknownCA") || cause.contains("BadCertificate") {
+        Some(
+            "the server refused the client certificate: is it signed by the server's --tls-client-ca?",
+        )
+    } else if cause.contains("connection closed") || cause.contains("connection reset") {
+        // A client certificate refused by a TLS 1.3 server often shows
+        // only as this: the client sent its call before the refusal.
+        Some(
+            "the server closed the connection: if it requires a client certificate (mutual TLS), pass --cert and --key signed by its CA",
+        )
+    } else {
+        None
+    };
+    if let Some(hint) = hint {
+        text.push_str(" (");
+        text.push_str(hint);
+        text.push(')');
+    }
+    text
 }
 
 /// The address to probe a server listening on `listen` from the same host:

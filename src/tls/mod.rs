@@ -44,12 +44,16 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{InconsistentKeys, RootCertStore, ServerConfig};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
 /// The only application protocol offered: HTTP/2.
 const ALPN_H2: &[u8] = b"h2";
+/// After a failed handshake, how long and how many bytes the client's
+/// pending data is read before closing (see [`linger`]).
+const LINGER: Duration = Duration::from_millis(500);
+const LINGER_BYTES: usize = 64 * 1024;
 /// Largest file read (a PEM bundle of many CAs is a few hundred KiB).
 const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 
@@ -402,19 +406,54 @@ impl ReloadableTls {
     /// `timeout` (else an error of kind [`io::ErrorKind::TimedOut`]; the
     /// connection is dropped, which closes it). Meant to run in a task of
     /// its own per connection, so that a slow client holds up no other.
+    ///
+    /// A refused handshake (no client certificate, an unknown CA…) is
+    /// closed gracefully ([`linger`]), so that the client reads the TLS
+    /// alert that says why instead of a connection reset.
     pub async fn handshake<IO>(&self, io: IO, timeout: Duration) -> io::Result<TlsStream<IO>>
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
-        let accept = TlsAcceptor::from(self.current()).accept(io);
+        let accept = TlsAcceptor::from(self.current()).accept(io).into_fallible();
         match tokio::time::timeout(timeout, accept).await {
-            Ok(result) => result,
+            Ok(Ok(stream)) => Ok(stream),
+            Ok(Err((error, io))) => {
+                linger(io).await;
+                Err(error)
+            }
             Err(_) => Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!("no TLS handshake within {timeout:?}"),
             )),
         }
     }
+}
+
+/// Closes a connection whose handshake failed without resetting it: the
+/// alert rustls wrote is followed by our FIN, then what the client already
+/// sent (with TLS 1.3 a client sends its first request before the server
+/// has judged its certificate) is read and discarded, within [`LINGER`]
+/// and [`LINGER_BYTES`]. Closing with unread data would send a TCP reset,
+/// which can overtake the alert: the client would see "connection reset"
+/// instead of "certificate required".
+async fn linger<IO>(mut io: IO)
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    if io.shutdown().await.is_err() {
+        return;
+    }
+    let drain = async {
+        let mut buffer = [0u8; 4096];
+        let mut read = 0;
+        while read < LINGER_BYTES {
+            match io.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => read += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
 }
 
 mod clients;

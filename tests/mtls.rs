@@ -1,0 +1,655 @@
+//! Mutual TLS and the principals it names, over real sockets: a client
+//! certificate's SAN mapped to its scopes (and reloaded), the plaintext
+//! health port beside an mTLS gRPC port, the real binary's CLI and
+//! `healthcheck` over mTLS and with a token, the principal in the per-call
+//! log line (never the token), and history keys rotated without a restart.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use giropops_senhas::auth::{Scopes, format_line, new_token};
+use giropops_senhas::config::TrustConfig;
+use giropops_senhas::keyring::KeyRing;
+use giropops_senhas::proto::v1::{
+    CheckPasswordRequest, GeneratePasswordRequest, ListPasswordsRequest,
+};
+use giropops_senhas::tls::{ClientScopes, TlsFiles};
+use giropops_senhas_client::{
+    BearerToken, ClientOptions, PasswordServiceClient, channel_with, connect_with,
+};
+use rcgen::{
+    BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, SanType,
+};
+use support::process::{binary, health};
+use support::redis_server::free_port;
+use support::{ANONYMOUS_LIST, RedisServer, TestServer, stateless_config, wait_until};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic::Code;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+/// A CA, and certificates it signs, as PEM files in a temporary directory.
+struct Pki {
+    dir: tempfile::TempDir,
+    ca: Issuer<'static, KeyPair>,
+    ca_pem: String,
+}
+
+/// A client certificate: its PEM files, and the options a client uses.
+struct ClientCert {
+    cert: PathBuf,
+    key: PathBuf,
+    options: ClientOptions,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let mut params = CertificateParams::default();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let key = KeyPair::generate().unwrap();
+        let ca_pem = params.self_signed(&key).unwrap().pem();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.pem"), &ca_pem).unwrap();
+        Pki {
+            dir,
+            ca: Issuer::new(params, key),
+            ca_pem,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes `NAME.pem` and `NAME.key`: a certificate for `sans`.
+    fn leaf(&self, name: &str, sans: Vec<SanType>, usage: ExtendedKeyUsagePurpose) {
+        let mut params = CertificateParams::default();
+        params.subject_alt_names = sans;
+        params.extended_key_usages = vec![usage];
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.ca).unwrap();
+        std::fs::write(self.path(&format!("{name}.pem")), cert.pem()).unwrap();
+        std::fs::write(self.path(&format!("{name}.key")), key.serialize_pem()).unwrap();
+    }
+
+    /// The server's files (a certificate for `localhost`); `mutual`: client
+    /// certificates signed by the CA required.
+    fn server_files(&self, mutual: bool) -> TlsFiles {
+        self.leaf(
+            "server",
+            vec![SanType::DnsName("localhost".try_into().unwrap())],
+            ExtendedKeyUsagePurpose::ServerAuth,
+        );
+        TlsFiles {
+            cert: self.path("server.pem"),
+            key: self.path("server.key"),
+            client_ca: mutual.then(|| self.path("ca.pem")),
+        }
+    }
+
+    /// Options trusting the CA, without a client certificate.
+    fn trusting(&self) -> ClientOptions {
+        ClientOptions {
+            ca_pem: Some(self.ca_pem.clone().into_bytes()),
+            ..ClientOptions::default()
+        }
+    }
+
+    /// A client certificate named `name` for `san`.
+    fn client(&self, name: &str, san: SanType) -> ClientCert {
+        self.leaf(name, vec![san], ExtendedKeyUsagePurpose::ClientAuth);
+        let cert = self.path(&format!("{name}.pem"));
+        let key = self.path(&format!("{name}.key"));
+        let options = ClientOptions {
+            identity_pem: Some((std::fs::read(&cert).unwrap(), std::fs::read(&key).unwrap())),
+            ..self.trusting()
+        };
+        ClientCert { cert, key, options }
+    }
+}
+
+type Client = PasswordServiceClient<InterceptedService<Channel, BearerToken>>;
+
+fn uri_san(uri: &str) -> SanType {
+    SanType::URI(uri.try_into().unwrap())
+}
+
+fn dns_san(name: &str) -> SanType {
+    SanType::DnsName(name.try_into().unwrap())
+}
+
+fn https(port: u16) -> String {
+    format!("https://localhost:{port}")
+}
+
+async fn generate(client: &mut Client) -> Result<String, tonic::Status> {
+    Ok(client
+        .generate_password(GeneratePasswordRequest::default())
+        .await?
+        .into_inner()
+        .password)
+}
+
+async fn check(client: &mut Client) -> Result<(), tonic::Status> {
+    client
+        .check_password(CheckPasswordRequest {
+            password: "correct horse battery".into(),
+            user_inputs: vec![],
+        })
+        .await
+        .map(drop)
+}
+
+async fn list(client: &mut Client) -> Result<Vec<String>, tonic::Status> {
+    Ok(client
+        .list_passwords(ListPasswordsRequest { page_size: 100 })
+        .await?
+        .into_inner()
+        .passwords
+        .into_iter()
+        .map(|record| record.password)
+        .collect())
+}
+
+/// A certificate whose SAN the client scopes file lists gets those scopes;
+/// one it does not list gets the anonymous scopes; the file is reloaded
+/// (a bad version keeps the old) and a live connection follows it.
+#[tokio::test]
+async fn a_client_certificate_san_maps_to_its_scopes() {
+    let pki = Pki::new();
+    let scopes_file = pki.path("client-scopes");
+    std::fs::write(
+        &scopes_file,
+        "# SAN SCOPES\nspiffe://giropops.test/ns/ci generate\n",
+    )
+    .unwrap();
+    let mut config = stateless_config();
+    config.trust = TrustConfig {
+        anonymous_scopes: Scopes::parse("check").unwrap(),
+        tls: Some(pki.server_files(true)),
+        client_scopes: Some((
+            scopes_file.clone(),
+            ClientScopes::load(&scopes_file).unwrap(),
+        )),
+        ..TrustConfig::default()
+    };
+    let server = TestServer::start(config).await;
+    let addr = https(server.addr.port());
+
+    let ci = pki.client("ci", uri_san("spiffe://giropops.test/ns/ci"));
+    let mut ci = connect_with(&addr, &ci.options).await.unwrap();
+    generate(&mut ci)
+        .await
+        .expect("the SAN is granted generate");
+    let status = list(&mut ci).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert_eq!(
+        status.message(),
+        "this call needs the `history` scope; certificate `spiffe://giropops.test/ns/ci` has generate"
+    );
+    let status = check(&mut ci).await.unwrap_err();
+    assert_eq!(
+        status.code(),
+        Code::PermissionDenied,
+        "the file's scopes, not the anonymous ones: {status:?}"
+    );
+
+    // Not in the file: the anonymous scopes (check), under its own name.
+    let other = pki.client("other", dns_san("other.giropops.test"));
+    let mut other = connect_with(&addr, &other.options).await.unwrap();
+    check(&mut other)
+        .await
+        .expect("anonymous callers may check");
+    let status = generate(&mut other).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert_eq!(
+        status.message(),
+        "this call needs the `generate` scope; certificate `other.giropops.test` has check"
+    );
+
+    // A broken file keeps the old grants.
+    std::fs::write(&scopes_file, "other.giropops.test teleport\n").unwrap();
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    generate(&mut ci)
+        .await
+        .expect("the old grants stay when the new file is bad");
+    assert_eq!(
+        generate(&mut other).await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
+
+    // A good one replaces them, for live connections too.
+    std::fs::write(&scopes_file, "other.giropops.test generate\n").unwrap();
+    let reloaded = wait_until(Duration::from_secs(15), || {
+        let mut other = other.clone();
+        async move { generate(&mut other).await.is_ok() }
+    })
+    .await;
+    assert!(reloaded, "the new grant reaches a live connection");
+    let status = generate(&mut ci).await.unwrap_err();
+    assert_eq!(
+        status.code(),
+        Code::PermissionDenied,
+        "no longer listed: anonymous scopes"
+    );
+}
+
+/// Kubelet probes present no certificate: the plaintext health port answers
+/// them, while the gRPC port refuses any client without one.
+#[tokio::test]
+async fn the_health_port_answers_without_a_client_certificate() {
+    let pki = Pki::new();
+    let health_port = free_port();
+    let mut config = stateless_config();
+    config.trust.tls = Some(pki.server_files(true));
+    config.health_addr = Some(([127, 0, 0, 1], health_port).into());
+    let server = TestServer::start(config).await;
+
+    let plain = format!("http://127.0.0.1:{health_port}");
+    let serving = wait_until(Duration::from_secs(5), || async {
+        health(&plain, "", Duration::from_secs(1)).await == Ok(ServingStatus::Serving)
+    })
+    .await;
+    assert!(
+        serving,
+        "{:?}",
+        health(&plain, "", Duration::from_secs(1)).await
+    );
+    // Health alone: the password service is not on that port.
+    let mut on_health_port = connect_with(&plain, &ClientOptions::default())
+        .await
+        .unwrap();
+    let status = generate(&mut on_health_port).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
+
+    // The gRPC port: no certificate, no answer, not even health.
+    let addr = https(server.addr.port());
+    let without = async {
+        let channel = channel_with(&addr, &pki.trusting()).await?;
+        HealthClient::new(channel)
+            .check(HealthCheckRequest::default())
+            .await
+            .map_err(|status| status.to_string())?;
+        Ok::<_, Box<dyn std::error::Error>>(())
+    }
+    .await;
+    assert!(
+        without.is_err(),
+        "the gRPC port answered without a certificate"
+    );
+    let client = pki.client("probe", dns_san("probe.giropops.test"));
+    let channel = channel_with(&addr, &client.options).await.unwrap();
+    let status = HealthClient::new(channel)
+        .check(HealthCheckRequest::default())
+        .await
+        .expect("with a certificate")
+        .into_inner()
+        .status();
+    assert_eq!(status, ServingStatus::Serving);
+}
+
+/// The real binary serving, its log (stderr) in a file. Readiness is read
+/// from its plaintext health port, which needs no credentials.
+struct Served {
+    child: Child,
+    port: u16,
+    metrics_port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    async fn start(args: &[&str]) -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("server.log");
+        let (port, health_port, metrics_port) = (free_port(), free_port(), free_port());
+        let child = binary()
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--health-listen", &format!("127.0.0.1:{health_port}")])
+            .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")])
+            .args(["--log-format", "json"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let served = Served {
+            child,
+            port,
+            metrics_port,
+            log,
+            _dir: dir,
+        };
+        let health_uri = format!("http://127.0.0.1:{health_port}");
+        let serving = wait_until(Duration::from_secs(20), || async {
+            health(&health_uri, "", Duration::from_millis(500)).await == Ok(ServingStatus::Serving)
+        })
+        .await;
+        assert!(serving, "never SERVING; log:\n{}", served.logs());
+        served
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The per-call log lines, parsed.
+    fn call_lines(&self) -> Vec<serde_json::Value> {
+        self.logs()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|line| line["target"] == "giropops_senhas::calls")
+            .collect()
+    }
+
+    fn hangup(&self) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    async fn metrics(&self) -> String {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.metrics_port))
+            .await
+            .unwrap();
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        response
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// Runs the binary as a client (`args` after the subcommand), hermetic.
+fn run_client(args: &[&str]) -> Output {
+    binary().args(args).stdin(Stdio::null()).output().unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// The CLI and `healthcheck` over mutual TLS (`--ca-file --cert --key`)
+/// and over TLS with a token (`--token-file`); without the client
+/// certificate or the token they fail, saying why. The per-call log line
+/// names the principal — the certificate's SAN, the token's name — and
+/// never holds the token.
+#[tokio::test]
+async fn the_cli_and_healthcheck_over_mutual_tls_and_with_a_token() {
+    let pki = Pki::new();
+    let files = pki.server_files(true);
+    let scopes_file = pki.path("client-scopes");
+    std::fs::write(
+        &scopes_file,
+        "spiffe://giropops.test/ns/cli generate,check\n",
+    )
+    .unwrap();
+    let client = pki.client("cli", uri_san("spiffe://giropops.test/ns/cli"));
+    let (ca, cert, key) = (pki.path("ca.pem"), client.cert.clone(), client.key.clone());
+    let mutual = Served::start(&[
+        "--tls-cert",
+        path_str(&files.cert),
+        "--tls-key",
+        path_str(&files.key),
+        "--tls-client-ca",
+        path_str(&ca),
+        "--tls-client-scopes",
+        path_str(&scopes_file),
+        "--anonymous-scopes",
+        "none",
+    ])
+    .await;
+    let addr = https(mutual.port);
+    let with_cert = [
+        "--addr",
+        &addr,
+        "--ca-file",
+        path_str(&ca),
+        "--cert",
+        path_str(&cert),
+        "--key",
+        path_str(&key),
+    ];
+    let output = run_client(&[&["healthcheck"][..], &with_cert].concat());
+    assert!(output.status.success(), "{}", text(&output));
+    let output = run_client(&[&["generate"][..], &with_cert].concat());
+    assert!(output.status.success(), "{}", text(&output));
+    let password = String::from_utf8(output.stdout.clone()).unwrap();
+    assert_eq!(password.trim().chars().count(), 16, "{}", text(&output));
+
+    // Without the client certificate: refused at the handshake, and said so.
+    let without = ["--addr", &addr, "--ca-file", path_str(&ca)];
+    for command in ["healthcheck", "generate"] {
+        let output = run_client(&[&[command][..], &without].concat());
+        assert!(!output.status.success(), "{}", text(&output));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("client certificate") && stderr.contains("pass --cert and --key"),
+            "{command} says what is missing: {}",
+            text(&output)
+        );
+    }
+    let lines = mutual.call_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|line| line["principal"] == "spiffe://giropops.test/ns/cli"
+                && line["auth"] == "certificate"
+                && line["method"] == "GeneratePassword"
+                && line["code"] == "OK"),
+        "{}",
+        mutual.logs()
+    );
+    drop(mutual);
+
+    // TLS with a token.
+    let (token, digest) = new_token();
+    let tokens = pki.path("tokens");
+    std::fs::write(
+        &tokens,
+        format_line("ci", Scopes::parse("generate").unwrap(), &digest).unwrap() + "\n",
+    )
+    .unwrap();
+    let token_file = pki.path("token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    let tls = pki.server_files(false);
+    let served = Served::start(&[
+        "--tls-cert",
+        path_str(&tls.cert),
+        "--tls-key",
+        path_str(&tls.key),
+        "--auth-tokens-file",
+        path_str(&tokens),
+        "--anonymous-scopes",
+        "none",
+    ])
+    .await;
+    let addr = https(served.port);
+    let trusting = ["--addr", &addr, "--ca-file", path_str(&ca)];
+    let output = run_client(&[&["healthcheck"][..], &trusting].concat());
+    assert!(
+        output.status.success(),
+        "health needs no token: {}",
+        text(&output)
+    );
+    let output = run_client(
+        &[
+            &["generate"][..],
+            &trusting,
+            &["--token-file", path_str(&token_file)],
+        ]
+        .concat(),
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let output = run_client(&[&["generate"][..], &trusting].concat());
+    assert!(!output.status.success(), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("UNAUTHENTICATED") && stderr.contains("a token is required"),
+        "{}",
+        text(&output)
+    );
+    let (stranger, _) = new_token();
+    let stranger_file = pki.path("stranger");
+    std::fs::write(&stranger_file, &stranger).unwrap();
+    let output = run_client(
+        &[
+            &["generate"][..],
+            &trusting,
+            &["--token-file", path_str(&stranger_file)],
+        ]
+        .concat(),
+    );
+    assert!(!output.status.success(), "{}", text(&output));
+
+    let lines = served.call_lines();
+    assert!(
+        lines.iter().any(|line| line["principal"] == "ci"
+            && line["auth"] == "token"
+            && line["method"] == "GeneratePassword"
+            && line["code"] == "OK"),
+        "{}",
+        served.logs()
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|line| line["principal"] == "-" && line["code"] == "UNAUTHENTICATED"),
+        "a refused call is logged too: {}",
+        served.logs()
+    );
+    let logs = served.logs();
+    for secret in [&token, &stranger] {
+        assert!(!logs.contains(&secret[4..]), "a token leaked into the logs");
+    }
+    assert!(
+        !logs.contains(&digest),
+        "a token digest leaked into the logs"
+    );
+}
+
+/// `--history-keys-file` is re-read on SIGHUP: a new first key encrypts
+/// what comes next while the old one still decrypts; a bad file keeps the
+/// keys (one ERROR, `giropops_reload_failures_total{file="history_keys"}`);
+/// removing a key shreds what it wrote (`unknown_key_id`).
+#[tokio::test]
+async fn history_keys_rotate_and_shred_without_a_restart() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let old = KeyRing::new_key_line("old").unwrap();
+    let new = KeyRing::new_key_line("new").unwrap();
+    std::fs::write(&keys, format!("{old}\n")).unwrap();
+    let served = Served::start(&[
+        "--redis-url",
+        &redis.url(),
+        "--anonymous-scopes",
+        "all",
+        "--history-keys-file",
+        path_str(&keys),
+    ])
+    .await;
+    let mut client = connect_with(
+        &format!("http://127.0.0.1:{}", served.port),
+        &ClientOptions::default(),
+    )
+    .await
+    .unwrap();
+    let first = generate(&mut client).await.unwrap();
+    let entries = redis.list(ANONYMOUS_LIST);
+    assert!(
+        entries.len() == 1 && entries[0].starts_with("g1:old:"),
+        "{entries:?}"
+    );
+
+    // Rotation: the new key first, the old one kept to decrypt.
+    std::fs::write(&keys, format!("{new}\n{old}\n")).unwrap();
+    served.hangup();
+    let redis_ref = &redis;
+    let rotated = wait_until(Duration::from_secs(10), || {
+        let mut client = client.clone();
+        async move {
+            generate(&mut client).await.unwrap();
+            redis_ref.list(ANONYMOUS_LIST)[0].starts_with("g1:new:")
+        }
+    })
+    .await;
+    assert!(rotated, "{}", served.logs());
+    let listed = list(&mut client).await.unwrap();
+    assert_eq!(listed.last(), Some(&first), "the old key still decrypts");
+
+    // A bad file: the keys stay, one ERROR, counted.
+    std::fs::write(&keys, "new not-base64\n").unwrap();
+    served.hangup();
+    let counted = wait_until(Duration::from_secs(10), || async {
+        served
+            .metrics()
+            .await
+            .contains("giropops_reload_failures_total{file=\"history_keys\"} 1")
+    })
+    .await;
+    assert!(counted, "{}", served.metrics().await);
+    served.hangup();
+    let failed_twice = wait_until(Duration::from_secs(10), || async {
+        served
+            .metrics()
+            .await
+            .contains("giropops_reload_failures_total{file=\"history_keys\"} 2")
+    })
+    .await;
+    assert!(failed_twice, "{}", served.metrics().await);
+    let errors: Vec<_> = served
+        .logs()
+        .lines()
+        .filter(|line| line.contains("\"ERROR\"") && line.contains("history_keys"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(errors.len(), 1, "one ERROR until fixed: {errors:?}");
+    assert!(!errors[0].contains(&new[4..]), "no key material in the log");
+    assert_eq!(list(&mut client).await.unwrap(), listed, "the keys stayed");
+
+    // The old key removed: what it wrote is skipped, never returned.
+    std::fs::write(&keys, format!("{new}\n")).unwrap();
+    served.hangup();
+    let shredded = wait_until(Duration::from_secs(10), || {
+        let mut client = client.clone();
+        let first = first.clone();
+        async move { !list(&mut client).await.unwrap().contains(&first) }
+    })
+    .await;
+    assert!(shredded, "{}", served.logs());
+    assert_eq!(list(&mut client).await.unwrap().len(), listed.len() - 1);
+    let metrics = served.metrics().await;
+    assert!(
+        metrics.lines().any(|line| line
+            .starts_with("giropops_history_entries_skipped_total{reason=\"unknown_key_id\"}")),
+        "{metrics}"
+    );
+}
