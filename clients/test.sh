@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Every client path against one real server: starts redis-server and the
+# Every client path against real servers: starts redis-server and the
 # server on free ports, runs the Rust CLI, Python, Go and TypeScript client
 # tests and README's grpcurl examples (grpcurl 1.9 speaking reflection v1,
 # grpcurl 1.8.6 speaking v1alpha), checking that each sample output README
-# shows has the keys and JSON types the server really prints, then stops
-# both, whatever happens.
+# shows has the keys and JSON types the server really prints; then a second
+# server with TLS (certificates from openssl) and a token (from
+# `giropops-senhas token new`), which the CLI and the Python client's README
+# example call; then stops them all, whatever happens.
 #
 #   bash clients/test.sh
 set -euo pipefail
@@ -171,6 +173,61 @@ grpcurl_examples() { # grpcurl binary
 run "grpcurl $GRPCURL_VERSION (reflection v1): README examples" grpcurl_examples "$tools/bin/grpcurl"
 run "grpcurl 1.8.6 (reflection v1alpha): README examples" grpcurl_examples "$tools/grpcurl-legacy/bin/grpcurl"
 run "grpcurl: health check" bash -c "'$tools/bin/grpcurl' -plaintext '$target' grpc.health.v1.Health/Check | grep -q SERVING"
+
+echo "# a TLS + token server"
+# A private CA and a certificate for localhost and 127.0.0.1, from openssl.
+pki="$work/pki"
+mkdir -p "$pki"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+  -subj /CN=giropops-test-ca -keyout "$pki/ca.key" -out "$pki/ca.pem" \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+  -keyout "$pki/server.key" -out "$pki/server.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$pki/server.ext"
+openssl x509 -req -in "$pki/server.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -CAcreateserial \
+  -days 1 -extfile "$pki/server.ext" -out "$pki/server.pem" 2>/dev/null
+# The token is printed once on stdout; the line for the tokens file on stderr.
+"$bin" token new --name ci --scopes generate,check,history >"$pki/token" 2>"$pki/token.line"
+grep -v '^#' "$pki/token.line" > "$pki/tokens"
+tls_port=$(free_port)
+"$bin" --listen "127.0.0.1:$tls_port" --redis-url "redis://127.0.0.1:$redis_port" \
+  --history-cap 100 --redis-check-interval 200ms --metrics-listen off \
+  --tls-cert "$pki/server.pem" --tls-key "$pki/server.key" \
+  --auth-tokens-file "$pki/tokens" --anonymous-scopes none --history-keys-file ephemeral \
+  --log-format json 2>"$work/tls-server.log" &
+pids+=($!)
+tls_target="localhost:$tls_port"
+tls_args=(--addr "https://$tls_target" --ca-file "$pki/ca.pem")
+for _ in $(seq 100); do "$bin" healthcheck "${tls_args[@]}" >/dev/null 2>&1 && break; sleep 0.1; done
+"$bin" healthcheck "${tls_args[@]}"
+rust_cli_tls_token() {
+  local out
+  out=$("$bin" generate "${tls_args[@]}" --token-file "$pki/token" --length 20) &&
+    [ "${#out}" -eq 20 ] &&
+    "$bin" list "${tls_args[@]}" --token-file "$pki/token" --json |
+      python3 -c 'import json,sys; assert len(json.load(sys.stdin)["passwords"]) == 1' &&
+    ! "$bin" generate "${tls_args[@]}" 2>"$work/err" && grep -q "UNAUTHENTICATED" "$work/err" &&
+    ! "$bin" generate --addr "http://$tls_target" --token-file "$pki/token" 2>/dev/null
+}
+run "rust: giropops-senhas over TLS with --ca-file and --token-file" rust_cli_tls_token
+# The Python README's TLS + token example, run as written (in a folder
+# holding ca.pem and token), against this server.
+python_tls_token() {
+  python3 - "$here/python/README.md" > "$pki/readme_tls_token.py" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+section = text.split("## TLS and a token", 1)[1]
+print(re.search(r"```python\n(.*?)```", section, re.S).group(1))
+PY
+  sed -i "s/localhost:50051/$tls_target/" "$pki/readme_tls_token.py" &&
+    (cd "$pki" && "$tools/venv/bin/python" readme_tls_token.py) | tee "$work/out" &&
+    [ "$(wc -l < "$work/out")" -ge 1 ]
+}
+run "python: README's TLS + token example" python_tls_token
+no_token_in_logs() {
+  grep -q '"principal":"ci"' "$work/tls-server.log" && ! grep -qF "$(cat "$pki/token")" "$work/tls-server.log"
+}
+run "server log: the principal, never the token" no_token_in_logs
 
 echo "# clients: $pass passed, $fail failed"
 echo "$pass passed, $fail failed"
