@@ -1,7 +1,7 @@
 //! Per-call metrics and the per-call log line, as a tower layer: calls by
 //! service, method and status code, latency, and calls in flight; and one
 //! line per call (target `giropops_senhas::calls`, INFO; WARN for server
-//! faults) with the service, method, code, duration and the principal —
+//! faults; DEBUG for health checks) with the service, method, code, duration and the principal —
 //! the token's name, the client certificate's SAN or `anonymous`; `-` for
 //! a call the auth layer refused or that needs no one (health); never a
 //! token. The
@@ -35,6 +35,9 @@ use crate::metrics::{Method, Metrics};
 /// The log target of the per-call line (`LOG_LEVEL=info,giropops_senhas::calls=warn`
 /// keeps only server faults).
 pub const CALLS_TARGET: &str = "giropops_senhas::calls";
+
+/// Health checks are logged at DEBUG only (probes come every few seconds).
+const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
 
 /// Where the auth layer leaves the caller's [`Principal`] for the per-call
 /// log line (in the request's extensions; clones share the slot). Set
@@ -147,9 +150,13 @@ impl CallGuard {
         };
         let Method { service, method } = self.method;
         let code_name = code_name(code);
-        let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
+        // Milliseconds, to the microsecond.
+        let elapsed_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
         if matches!(code, Code::Internal | Code::Unknown | Code::DataLoss) {
             tracing::warn!(target: CALLS_TARGET, service, method, code = code_name, elapsed_ms, principal, auth, "call");
+        } else if service == HEALTH_SERVICE {
+            // Probes every few seconds: not worth a line by default.
+            tracing::debug!(target: CALLS_TARGET, service, method, code = code_name, elapsed_ms, principal, auth, "call");
         } else {
             tracing::info!(target: CALLS_TARGET, service, method, code = code_name, elapsed_ms, principal, auth, "call");
         }
