@@ -103,6 +103,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_failed_call_says_why_and_what_to_do() {
+        let refused = tonic::Status::permission_denied("this call needs the `history` scope");
+        assert_eq!(
+            describe_status(&refused),
+            "PERMISSION_DENIED: this call needs the `history` scope"
+        );
+        let transport = |cause: &str| {
+            tonic::Status::from_error(Box::new(std::io::Error::other(cause.to_owned())))
+        };
+        let required = describe_status(&transport(
+            "connection error: received fatal alert: CertificateRequired",
+        ));
+        assert_eq!(
+            required,
+            "UNKNOWN: connection error: received fatal alert: CertificateRequired (the server \
+             requires a client certificate: pass --cert and --key)"
+        );
+        let unknown_ca = describe_status(&transport("received fatal alert: UnknownCA"));
+        assert!(unknown_ca.contains("--tls-client-ca"), "{unknown_ca}");
+        let closed = describe_status(&transport("connection closed"));
+        assert!(
+            closed.contains("if it requires a client certificate"),
+            "{closed}"
+        );
+        let other = describe_status(&transport("dns error"));
+        assert_eq!(other, "UNKNOWN: dns error");
+    }
+
+    #[test]
     fn probes_loopback_at_the_listen_port() {
         assert_eq!(
             local_addr("0.0.0.0:50051".parse().unwrap()),

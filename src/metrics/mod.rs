@@ -194,7 +194,7 @@ impl Metrics {
         let reload_failures = Family::<FileLabels, Counter>::default();
         registry.register(
             "reload_failures",
-            "Reloads of a file (tokens, tls_cert, tls_key, tls_client_ca) that failed: the previous version stays in use",
+            "Reloads of a file (tokens, tls_cert, tls_key, tls_client_ca, tls_client_scopes, history_keys) that failed: the previous version stays in use",
             reload_failures.clone(),
         );
         let redis_up = Gauge::default();
