@@ -56,8 +56,8 @@ pub enum PrincipalKind {
     Anonymous,
     /// A bearer token from the tokens file.
     Token,
-    /// A client certificate (mTLS), put in the request's extensions by the
-    /// TLS accept path.
+    /// A verified client certificate (mutual TLS), named by its SAN
+    /// ([`Authenticator::certificate_principal`]).
     Certificate,
 }
 
@@ -101,8 +101,8 @@ impl Principal {
         }
     }
 
-    /// The principal of a client certificate, as the TLS accept path puts
-    /// it in the request's extensions.
+    /// The principal of a client certificate named `name` (its SAN), with
+    /// `scopes`.
     pub fn certificate(name: impl Into<Arc<str>>, scopes: Scopes) -> Principal {
         Principal {
             name: name.into(),
@@ -239,8 +239,9 @@ impl Authenticator {
     }
 
     /// Decides a call on `path` with request `headers`; `certificate` is
-    /// the client certificate's principal, if the TLS accept path found
-    /// one (a principal of another kind is ignored).
+    /// the client certificate's principal on a mutual TLS connection
+    /// ([`Authenticator::certificate_principal`]; a principal of another
+    /// kind is ignored). A bearer token wins over it.
     ///
     /// `Ok(Some(principal))`: allowed, as `principal`. `Ok(None)`: an
     /// open path (health), no principal needed. `Err`: the status to

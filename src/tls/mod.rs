@@ -408,7 +408,7 @@ impl ReloadableTls {
     /// its own per connection, so that a slow client holds up no other.
     ///
     /// A refused handshake (no client certificate, an unknown CA…) is
-    /// closed gracefully ([`linger`]), so that the client reads the TLS
+    /// closed gracefully (lingering: see `linger`), so that the client reads the TLS
     /// alert that says why instead of a connection reset.
     pub async fn handshake<IO>(&self, io: IO, timeout: Duration) -> io::Result<TlsStream<IO>>
     where
