@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use giropops_senhas::auth::{Scopes, format_line, new_token};
+use giropops_senhas::auth::{Scopes, TokenTable, format_line, new_token};
 use giropops_senhas::config::TrustConfig;
 use giropops_senhas::keyring::KeyRing;
 use giropops_senhas::proto::v1::{
@@ -169,8 +169,16 @@ async fn a_client_certificate_san_maps_to_its_scopes() {
         "# SAN SCOPES\nspiffe://giropops.test/ns/ci generate\n",
     )
     .unwrap();
+    let (token, digest) = new_token();
+    let tokens_file = pki.path("tokens");
+    std::fs::write(
+        &tokens_file,
+        format_line("alice", Scopes::parse("check").unwrap(), &digest).unwrap() + "\n",
+    )
+    .unwrap();
     let mut config = stateless_config();
     config.trust = TrustConfig {
+        tokens: Some((tokens_file.clone(), TokenTable::load(&tokens_file).unwrap())),
         anonymous_scopes: Scopes::parse("check").unwrap(),
         tls: Some(pki.server_files(true)),
         client_scopes: Some((
@@ -212,6 +220,29 @@ async fn a_client_certificate_san_maps_to_its_scopes() {
         status.message(),
         "this call needs the `generate` scope; certificate `other.giropops.test` has check"
     );
+
+    // A token wins over the certificate; an invalid one is refused, never
+    // replaced by the certificate.
+    let ci_cert = pki.client("ci2", uri_san("spiffe://giropops.test/ns/ci"));
+    let with_token = ClientOptions {
+        token: Some(token),
+        ..ci_cert.options.clone()
+    };
+    let mut as_alice = connect_with(&addr, &with_token).await.unwrap();
+    check(&mut as_alice).await.expect("alice may check");
+    let status = generate(&mut as_alice).await.unwrap_err();
+    assert_eq!(
+        status.message(),
+        "this call needs the `generate` scope; token `alice` has check"
+    );
+    let (stranger, _) = new_token();
+    let with_stranger = ClientOptions {
+        token: Some(stranger),
+        ..ci_cert.options.clone()
+    };
+    let mut stranger = connect_with(&addr, &with_stranger).await.unwrap();
+    let status = generate(&mut stranger).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
 
     // A broken file keeps the old grants.
     std::fs::write(&scopes_file, "other.giropops.test teleport\n").unwrap();
