@@ -19,7 +19,7 @@ use crate::auth::Authenticator;
 use crate::config::{Limits, ServerConfig, TrustConfig};
 use crate::grpc::{PasswordServiceImpl, PasswordServiceServer, ReplyLimits};
 use crate::health;
-use crate::history::{History, HistoryConfig, HistoryError, redact_url};
+use crate::history::{History, HistoryConfig, HistoryError};
 use crate::layers::{self, shed::ResponseBudget};
 use crate::metrics::{self, Metrics};
 use crate::proto::FILE_DESCRIPTOR_SET;
@@ -173,7 +173,8 @@ fn open_history(config: Option<HistoryConfig>) -> Result<Option<History>, ServeE
         tracing::info!("no history: no redis");
         return Ok(None);
     };
-    tracing::info!(redis = %redact_url(&config.url), cap = config.cap, "password history in redis");
+    // `Display` shows scheme, host:port or socket path and db: no credentials.
+    tracing::info!(redis = %config.target, cap = config.cap, "password history in redis");
     Ok(Some(History::new(config)?))
 }
 
