@@ -155,6 +155,7 @@ pub async fn serve(
         drain_tx,
         watcher,
         &reporter,
+        limits.shutdown_delay,
         limits.drain_timeout,
     )
     .await;
@@ -263,7 +264,8 @@ async fn start_health_port(
 }
 
 /// Runs until `shutdown` completes (or the server fails), then: health
-/// NOT_SERVING, stop accepting, let in-flight calls finish within
+/// NOT_SERVING, keep serving for `shutdown_delay` (endpoints and load
+/// balancers catch up), stop accepting, let in-flight calls finish within
 /// `drain_timeout`, cut the rest.
 async fn drain(
     mut server: JoinHandle<Result<(), tonic::transport::Error>>,
@@ -271,6 +273,7 @@ async fn drain(
     stop_accepting: tokio::sync::oneshot::Sender<()>,
     watcher: Option<JoinHandle<()>>,
     reporter: &HealthReporter,
+    shutdown_delay: Duration,
     drain_timeout: Duration,
 ) -> Result<(), ServeError> {
     tokio::select! {
@@ -278,8 +281,9 @@ async fn drain(
         () = shutdown => {}
     }
     tracing::info!(
+        ?shutdown_delay,
         ?drain_timeout,
-        "shutting down: NOT_SERVING, draining in-flight calls"
+        "shutting down: NOT_SERVING, serving on for the shutdown delay, then draining in-flight calls"
     );
     if let Some(watcher) = watcher {
         // Aborted, not awaited: it may be waiting on a Redis that hangs.
@@ -287,6 +291,12 @@ async fn drain(
         watcher.await.ok();
     }
     health::set_status(reporter, ServingStatus::NotServing).await;
+    if !shutdown_delay.is_zero() {
+        tokio::select! {
+            result = &mut server => return Ok(result.expect("server task panicked")?),
+            () = tokio::time::sleep(shutdown_delay) => {}
+        }
+    }
     stop_accepting.send(()).ok();
     match tokio::time::timeout(drain_timeout, &mut server).await {
         Ok(result) => {
@@ -314,6 +324,7 @@ fn server_builder(limits: &Limits) -> Server {
     let Limits {
         request_timeout: _,   // the deadline layer
         drain_timeout,        // also bounds the grace of an aged connection
+        shutdown_delay: _,    // `drain`
         max_request_bytes: _, // applied per service (decoding limit)
         max_concurrent_streams,
         max_connection_age,

@@ -393,6 +393,11 @@ pub struct LimitArgs {
     /// On SIGTERM/SIGINT, how long in-flight calls may take to finish.
     #[arg(long, env = "DRAIN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub drain_timeout: Duration,
+    /// On SIGTERM, how long to keep serving first (health NOT_SERVING at
+    /// once) while Kubernetes removes the pod from its endpoints; then the
+    /// drain. The grace period must exceed delay + drain timeout.
+    #[arg(long, env = "SHUTDOWN_DELAY", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub shutdown_delay: Duration,
     /// Largest request message accepted, in bytes.
     #[arg(long, env = "MAX_REQUEST_BYTES", default_value_t = 64 * 1024,
           value_parser = clap::value_parser!(u32).range(1024..=4 * 1024 * 1024))]
@@ -495,6 +500,7 @@ impl TryFrom<ServeArgs> for ServerConfig {
         let LimitArgs {
             request_timeout,
             drain_timeout,
+            shutdown_delay,
             max_request_bytes,
             max_concurrent_streams,
             max_connection_age,
@@ -629,6 +635,7 @@ impl TryFrom<ServeArgs> for ServerConfig {
             limits: Limits {
                 request_timeout,
                 drain_timeout,
+                shutdown_delay,
                 max_request_bytes: max_request_bytes as usize,
                 max_concurrent_streams,
                 max_connection_age: (!max_connection_age.is_zero()).then_some(max_connection_age),
