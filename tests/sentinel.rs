@@ -155,8 +155,9 @@ fn server_config(history: HistoryConfig) -> ServerConfig {
 /// What the load saw.
 #[derive(Default)]
 struct Seen {
-    /// Passwords of calls answered OK (stored), with when they ended.
-    ok: Vec<(Instant, String)>,
+    /// Passwords of calls answered OK (stored), with when they started
+    /// and ended.
+    ok: Vec<(Instant, Instant, String)>,
     /// Failed calls: when they ended, how long they took, their code.
     failed: Vec<(Instant, Duration, Code)>,
 }
@@ -186,7 +187,10 @@ fn start_load(
                         Ok(response) => {
                             let response = response.into_inner();
                             assert!(response.stored, "answered OK, so stored");
-                            seen.lock().await.ok.push((ended, response.password));
+                            seen.lock()
+                                .await
+                                .ok
+                                .push((started, ended, response.password));
                         }
                         Err(status) => {
                             seen.lock()
@@ -278,25 +282,46 @@ async fn failover_under_load(min_replicas_ack: u32) -> Failover {
         // master coming back would be taken as the master again.
         cluster.master.restart();
     }
+    // Recovered: a call that started after the first failure succeeded.
+    let first_failure = || async {
+        seen.lock()
+            .await
+            .failed
+            .iter()
+            .map(|(at, _, _)| *at)
+            .find(|at| *at > killed)
+    };
     let recovered = wait_until(Duration::from_secs(30), || async {
+        let Some(failed_at) = first_failure().await else {
+            return false;
+        };
         seen.lock()
             .await
             .ok
-            .last()
-            .is_some_and(|(at, _)| *at > killed)
+            .iter()
+            .any(|(started, _, _)| *started > failed_at)
             && cluster
                 .master_port()
                 .is_some_and(|port| port == cluster.replica.port())
     })
     .await;
     assert!(recovered, "the service writes to the promoted replica");
+    assert!(
+        wait_until(Duration::from_secs(5), || async {
+            server.health_status("giropops.v1.History").await == ServingStatus::Serving as i32
+        })
+        .await,
+        "health follows the new master"
+    );
+    let failed_at = first_failure().await.unwrap();
     let recovered_after = seen
         .lock()
         .await
         .ok
         .iter()
-        .find(|(at, _)| *at > killed)
-        .map(|(at, _)| *at - killed)
+        .filter(|(started, _, _)| *started > failed_at)
+        .map(|(_, ended, _)| *ended - killed)
+        .min()
         .unwrap();
     // A little more load on the new master, then stop.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -327,19 +352,25 @@ async fn failover_under_load(min_replicas_ack: u32) -> Failover {
     let lost = seen
         .ok
         .iter()
-        .filter(|(_, password)| !stored.contains(password))
+        .filter(|(_, _, password)| !stored.contains(password))
         .count();
+    let last_failure = seen
+        .failed
+        .iter()
+        .map(|(at, _, _)| *at - killed)
+        .max()
+        .unwrap_or_default();
     // The service followed the master: calls after the failover were
     // written to the promoted replica.
     assert!(
         seen.ok
             .iter()
-            .filter(|(at, _)| *at > killed + recovered_after)
-            .all(|(_, password)| stored.contains(password)),
+            .filter(|(started, _, _)| *started > killed + recovered_after)
+            .all(|(_, _, password)| stored.contains(password)),
         "every call acknowledged after recovery is on the new master"
     );
     println!(
-        "FIGURES min_replicas_ack={min_replicas_ack}: promoted after {promoted_after:?}, first OK write after {recovered_after:?}, {} calls OK, {} failed (all UNAVAILABLE, slowest {slowest_failure:?}), acknowledged writes lost: {lost}",
+        "FIGURES min_replicas_ack={min_replicas_ack}: promoted after {promoted_after:?}, writes OK again after {recovered_after:?} (last failure at {last_failure:?}), {} calls OK, {} failed (all UNAVAILABLE, slowest {slowest_failure:?}), acknowledged writes lost: {lost}",
         seen.ok.len(),
         seen.failed.len(),
     );
@@ -372,6 +403,86 @@ async fn failover_without_replicated_acks_reports_its_loss() {
         "FIGURES without WAIT: {} of {} acknowledged writes lost",
         figures.lost, figures.acked
     );
+}
+
+/// `SENTINEL FAILOVER` with the old master alive: it is demoted to a
+/// replica while the service holds pooled connections to it. Those are
+/// left behind (ROLE on reuse, READONLY on a write: dropped, the write
+/// retried once on the new master); no call fails once the Sentinels name
+/// the new master, and every write lands there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demoted_master_is_left_behind() {
+    let cluster = Cluster::start().await;
+    let keys = KeyRing::ephemeral();
+    let server = TestServer::start(server_config(cluster.history(&keys, 0))).await;
+    let client = server.client().await;
+    // Several pooled connections to the current master.
+    let warm: Vec<_> = (0..8)
+        .map(|_| {
+            let mut client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .generate_password(GeneratePasswordRequest::default())
+                    .await
+                    .expect("works before the failover")
+            })
+        })
+        .collect();
+    for call in warm {
+        call.await.unwrap();
+    }
+    // What a write on the demoted master will meet, and how it is read.
+    let readonly = redis::pipe()
+        .atomic()
+        .lpush("k", "v")
+        .ignore()
+        .exec(
+            &mut redis::Client::open(cluster.replica.url())
+                .unwrap()
+                .get_connection()
+                .unwrap(),
+        )
+        .expect_err("a replica refuses writes");
+    assert!(
+        giropops_senhas::history::is_read_only(&readonly),
+        "{readonly:?}"
+    );
+
+    let addr = cluster.sentinels[0].addr();
+    let sentinel = redis::Client::open(format!("redis://{addr}")).unwrap();
+    redis::cmd("SENTINEL")
+        .arg("FAILOVER")
+        .arg(MASTER_NAME)
+        .exec(&mut sentinel.get_connection().unwrap())
+        .expect("a forced failover starts");
+    let switched = wait_until(Duration::from_secs(30), || async {
+        cluster
+            .sentinels
+            .iter()
+            .all(|s| s.master_addr().ok() == Some(cluster.replica.port()))
+            && cluster
+                .master
+                .info("replication")
+                .is_ok_and(|info| info.contains("role:slave"))
+    })
+    .await;
+    assert!(switched, "the old master was demoted");
+    let mut given = Vec::new();
+    for _ in 0..30 {
+        let response = client
+            .clone()
+            .generate_password(GeneratePasswordRequest::default())
+            .await
+            .expect("no call fails after the switch")
+            .into_inner();
+        given.push(response.password);
+    }
+    let stored = stored_passwords(cluster.replica.port(), &keys).await;
+    assert!(
+        given.iter().all(|p| stored.contains(p)),
+        "written to the new master"
+    );
+    server.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

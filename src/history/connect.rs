@@ -311,7 +311,7 @@ fn not_master() -> RedisError {
 
 /// Whether `error` says the server is a replica (a master demoted by a
 /// failover): `READONLY`, alone or as the reason a transaction aborted.
-pub(super) fn is_read_only(error: &RedisError) -> bool {
+pub fn is_read_only(error: &RedisError) -> bool {
     match error.kind() {
         ErrorKind::Server(ServerErrorKind::ReadOnly) => true,
         ErrorKind::Server(ServerErrorKind::ExecAbort) => {

@@ -24,7 +24,7 @@ use deadpool_redis::PoolError;
 use deadpool_redis::redis::{self, AsyncConnectionConfig, AsyncTypedCommands};
 
 use connect::RedisManager;
-pub use connect::{RedisTarget, SentinelTarget, parse_sentinels};
+pub use connect::{RedisTarget, SentinelTarget, is_read_only, parse_sentinels};
 pub use pinger::Pinger;
 pub use record::{Record, Skip};
 use writer::{ListTarget, Writers};
