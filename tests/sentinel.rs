@@ -660,3 +660,76 @@ async fn three_instances_share_one_consistent_history() {
         longest.load(Ordering::Relaxed)
     );
 }
+
+/// `WAIT` without Sentinel too: one per group-commit batch, after `EXEC`
+/// (as many `WAIT`s as `EXEC`s in Redis's command stats), every call OK
+/// while the replica acknowledges; with the replica gone, UNAVAILABLE
+/// saying the write may exist — and it does, on the master.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicated_acks_wait_once_per_batch_and_fail_unavailable() {
+    let master = RedisServer::start();
+    let port = master.port().to_string();
+    let mut replica = RedisServer::start_with(&["--replicaof", "127.0.0.1", &port]);
+    assert!(
+        wait_until(Duration::from_secs(20), || async {
+            replica
+                .info("replication")
+                .is_ok_and(|info| info.contains("master_link_status:up"))
+        })
+        .await
+    );
+    let mut config = support::redis_config(&master.url(), CAP);
+    if let Some(history) = config.history.as_mut() {
+        history.min_replicas_ack = 1;
+        history.wait_timeout = Duration::from_millis(200);
+    }
+    let server = TestServer::start(config).await;
+    let client = server.client().await;
+    let calls: Vec<_> = (0..64)
+        .map(|_| {
+            let mut client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .generate_password(GeneratePasswordRequest::default())
+                    .await
+                    .expect("the replica acknowledges")
+                    .into_inner()
+            })
+        })
+        .collect();
+    for call in calls {
+        assert!(call.await.unwrap().stored);
+    }
+    let stats = master.info("commandstats").unwrap();
+    let calls_of = |command: &str| -> u64 {
+        stats
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("cmdstat_{command}:calls=")))
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let (waits, execs) = (calls_of("wait"), calls_of("exec"));
+    assert!(waits >= 1 && waits == execs, "WAIT {waits}, EXEC {execs}");
+    println!("FIGURES WAIT: 64 concurrent calls written in {execs} batches, {waits} WAITs");
+
+    replica.stop();
+    let before = master.list(LIST).len();
+    let status = client
+        .clone()
+        .generate_password(GeneratePasswordRequest::default())
+        .await
+        .expect_err("no replica acknowledges");
+    assert_eq!(status.code(), Code::Unavailable);
+    assert!(
+        status.message().contains("may or may not be stored"),
+        "{}",
+        status.message()
+    );
+    assert_eq!(
+        master.list(LIST).len(),
+        before + 1,
+        "the write is on the master"
+    );
+    server.shutdown().await;
+}
