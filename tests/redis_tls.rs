@@ -1,5 +1,6 @@
 //! Redis over TLS with a private CA, against a real TLS `redis-server`
-//! (certificates made here with rcgen); and the Redis password kept out of
+//! (certificates made here with rcgen), directly and through a TLS
+//! Sentinel with passwords; and the Redis password kept out of
 //! the binary's output for `redis://`, `rediss://` and `redis+unix://`
 //! targets, and for `REDIS_PASSWORD_FILE`.
 
@@ -8,14 +9,14 @@ mod support;
 use std::process::Stdio;
 use std::time::Duration;
 
-use giropops_senhas::history::RedisTarget;
+use giropops_senhas::history::{RedisTarget, SentinelTarget};
 use giropops_senhas::proto::v1::password_service_client::PasswordServiceClient;
 use giropops_senhas::proto::v1::{GeneratePasswordRequest, ListPasswordsRequest};
 use rcgen::{
     BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, SanType,
 };
 use support::process::{binary, health};
-use support::redis_server::free_port;
+use support::redis_server::{MASTER_NAME, Sentinel, free_port};
 use support::{RedisServer, TestServer, redis_config, wait_until};
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -224,4 +225,110 @@ async fn the_redis_password_never_reaches_the_output() {
         );
         assert!(err.contains(&shown), "the log names {shown}:\n{err}");
     }
+}
+
+/// Sentinel with TLS and passwords everywhere: a TLS master and replica
+/// that require a password, a TLS Sentinel that requires its own; the
+/// service trusts the private CA, authenticates to both, and works;
+/// without the CA it is UNAVAILABLE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sentinel_over_tls_with_passwords() {
+    const SENTINEL_PASSWORD: &str = "sentinel-pw-3b1d-never-in-logs";
+    let pki = Pki::new();
+    let (master, master_tls) = tls_redis(&pki, &[]);
+    let master_tls = master_tls.to_string();
+    let (replica, _) = tls_redis(
+        &pki,
+        &[
+            "--replicaof",
+            "127.0.0.1",
+            &master_tls,
+            "--tls-replication",
+            "yes",
+            "--masterauth",
+            PASSWORD,
+        ],
+    );
+    for server in [&master, &replica] {
+        server.run(&["CONFIG", "SET", "requirepass", PASSWORD]);
+    }
+    let sentinel_tls = free_port();
+    let extra = format!(
+        "tls-port {sentinel_tls}\ntls-cert-file {}\ntls-key-file {}\ntls-ca-cert-file {}\n\
+         tls-auth-clients no\ntls-replication yes\nrequirepass {SENTINEL_PASSWORD}\n\
+         sentinel auth-pass {MASTER_NAME} {PASSWORD}",
+        pki.path("redis.pem"),
+        pki.path("redis.key"),
+        pki.path("ca.pem"),
+    );
+    let sentinel = Sentinel::start_with(
+        master_tls.parse().unwrap(),
+        1,
+        &extra,
+        Some(SENTINEL_PASSWORD),
+    );
+    assert_eq!(
+        sentinel.master_addr().unwrap().to_string(),
+        master_tls,
+        "the sentinel watches the TLS port"
+    );
+    let history = |roots: Option<Vec<u8>>| {
+        let mut config = redis_config("redis://127.0.0.1:1", 10);
+        let history = config.history.as_mut().unwrap();
+        history.target = RedisTarget::Sentinel(SentinelTarget {
+            sentinels: vec![("127.0.0.1".to_owned(), sentinel_tls)],
+            master: MASTER_NAME.to_owned(),
+            tls: true,
+            auth: redis::RedisConnectionInfo::default().set_password(PASSWORD),
+            sentinel_password: Some(SENTINEL_PASSWORD.to_owned()),
+        });
+        history.tls_roots = roots;
+        history.connect_timeout = Duration::from_secs(2);
+        history.response_timeout = Duration::from_secs(2);
+        history.command_timeout = Duration::from_secs(3);
+        config
+    };
+
+    let server = TestServer::start(history(Some(pki.ca_pem()))).await;
+    let mut client = server.client().await;
+    let generated = client
+        .generate_password(GeneratePasswordRequest::default())
+        .await
+        .expect("stored through a TLS sentinel")
+        .into_inner();
+    assert!(generated.stored);
+    let listed = client
+        .list_passwords(ListPasswordsRequest::default())
+        .await
+        .expect("listed")
+        .into_inner();
+    assert_eq!(listed.passwords[0].password, generated.password);
+    let stored: usize = redis::cmd("LLEN")
+        .arg(support::ANONYMOUS_LIST)
+        .query(
+            &mut redis::Client::open(format!("redis://:{PASSWORD}@127.0.0.1:{}", master.port()))
+                .unwrap()
+                .get_connection()
+                .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(stored, 1, "on the master");
+    assert!(
+        wait_until(Duration::from_secs(5), || async {
+            server.health_status("giropops.v1.History").await == ServingStatus::Serving as i32
+        })
+        .await,
+        "health follows the master through the sentinel"
+    );
+    server.shutdown().await;
+
+    let server = TestServer::start(history(None)).await;
+    let status = server
+        .client()
+        .await
+        .generate_password(GeneratePasswordRequest::default())
+        .await
+        .expect_err("the sentinel's certificate is not trusted");
+    assert_eq!(status.code(), Code::Unavailable);
+    server.shutdown().await;
 }

@@ -194,6 +194,8 @@ pub struct Sentinel {
     child: Option<Child>,
     port: u16,
     dir: TempDir,
+    /// Its `requirepass`, if any.
+    password: Option<String>,
 }
 
 /// The master name the test Sentinels use.
@@ -203,6 +205,18 @@ impl Sentinel {
     /// Starts a Sentinel watching `master` (quorum 2, down after 1 s) and
     /// waits until it answers PING.
     pub fn start(master: &RedisServer) -> Sentinel {
+        Sentinel::start_with(master.port(), 2, "", None)
+    }
+
+    /// Starts a Sentinel watching the master on `master_port` with
+    /// `quorum`, `extra` config lines (after the monitor line), and
+    /// `password` if `extra` sets `requirepass`.
+    pub fn start_with(
+        master_port: u16,
+        quorum: u32,
+        extra: &str,
+        password: Option<&str>,
+    ) -> Sentinel {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let config = dir.path().join("sentinel.conf");
@@ -210,12 +224,11 @@ impl Sentinel {
             &config,
             format!(
                 "port {port}\nbind 127.0.0.1\ndir {dir}\nlogfile {dir}/sentinel.log\n\
-                 sentinel monitor {MASTER_NAME} 127.0.0.1 {master} 2\n\
+                 sentinel monitor {MASTER_NAME} 127.0.0.1 {master_port} {quorum}\n\
                  sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
                  sentinel failover-timeout {MASTER_NAME} 2000\n\
-                 sentinel parallel-syncs {MASTER_NAME} 1\n",
+                 sentinel parallel-syncs {MASTER_NAME} 1\n{extra}\n",
                 dir = dir.path().display(),
-                master = master.port(),
             ),
         )
         .expect("sentinel config");
@@ -232,6 +245,7 @@ impl Sentinel {
             child: Some(child),
             port,
             dir,
+            password: password.map(str::to_owned),
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -258,7 +272,11 @@ impl Sentinel {
 
     /// The master's port, as this Sentinel sees it now.
     pub fn master_addr(&self) -> redis::RedisResult<u16> {
-        let client = redis::Client::open(format!("redis://127.0.0.1:{}", self.port))?;
+        let auth = self
+            .password
+            .as_ref()
+            .map_or(String::new(), |password| format!(":{password}@"));
+        let client = redis::Client::open(format!("redis://{auth}127.0.0.1:{}", self.port))?;
         let mut connection = client.get_connection_with_timeout(Duration::from_secs(2))?;
         let (_host, port): (String, u16) = redis::cmd("SENTINEL")
             .arg("get-master-addr-by-name")
