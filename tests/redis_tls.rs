@@ -322,6 +322,37 @@ async fn sentinel_over_tls_with_passwords() {
     );
     server.shutdown().await;
 
+    // The binary, from flags and files: no password in its output.
+    let dir = tempfile::tempdir().unwrap();
+    let (password, sentinel_password) = (dir.path().join("pw"), dir.path().join("spw"));
+    std::fs::write(&password, PASSWORD).unwrap();
+    std::fs::write(&sentinel_password, SENTINEL_PASSWORD).unwrap();
+    let sentinels = format!("127.0.0.1:{sentinel_tls}");
+    let (out, err) = output_of(&[
+        "--redis-sentinels",
+        &sentinels,
+        "--redis-sentinel-master",
+        MASTER_NAME,
+        "--redis-sentinel-tls",
+        "--redis-ca-file",
+        &pki.path("ca.pem"),
+        "--redis-password-file",
+        password.to_str().unwrap(),
+        "--redis-sentinel-password-file",
+        sentinel_password.to_str().unwrap(),
+    ])
+    .await;
+    for secret in [PASSWORD, SENTINEL_PASSWORD] {
+        assert!(
+            !out.contains(secret) && !err.contains(secret),
+            "a password leaked:\n{out}\n{err}"
+        );
+    }
+    assert!(
+        err.contains(&format!("sentinel rediss://{sentinels}/0 master")),
+        "the log names the sentinels:\n{err}"
+    );
+
     let server = TestServer::start(history(None)).await;
     let status = server
         .client()
