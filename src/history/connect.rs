@@ -1,5 +1,5 @@
 //! How the history reaches Redis: one server at a URL, or the master that
-//! a set of Sentinels name; and [`RedisManager`], the pool's manager, which
+//! a set of Sentinels name; and [`Connector`], the pool's manager, which
 //! opens every connection with our connect and response timeouts
 //! (deadpool-redis's Sentinel manager takes no [`AsyncConnectionConfig`]:
 //! redis-rs's defaults would silently apply).
@@ -8,6 +8,9 @@
 //! redis-rs's lookup) for the current master and checks its `ROLE`; a
 //! recycled connection is checked with `PING` and `ROLE` in one round trip,
 //! so a dead connection or a demoted master never goes back into service.
+//! (redis-rs opens its connections to the Sentinels with its own defaults,
+//! 1 s to connect and 500 ms a reply; the pool's create timeout, our
+//! connect timeout, bounds a whole look-up.)
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -163,8 +166,8 @@ pub fn parse_sentinels(list: &str) -> Result<Vec<(String, u16)>, String> {
     Ok(sentinels)
 }
 
-/// How connections are made.
-enum Connect {
+/// Where connections go.
+enum Endpoint {
     Server(redis::Client),
     /// `SentinelClient` caches its connections to the Sentinels and needs
     /// `&mut`: one look-up at a time (each asks several Sentinels at once).
@@ -173,36 +176,36 @@ enum Connect {
 
 /// The pool's manager: connections with our timeouts, to the one server or
 /// to the current master.
-pub(super) struct RedisManager {
-    connect: Connect,
+pub(super) struct Connector {
+    endpoint: Endpoint,
     config: AsyncConnectionConfig,
     ping_number: AtomicUsize,
 }
 
-impl std::fmt::Debug for RedisManager {
+impl std::fmt::Debug for Connector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisManager")
+        f.debug_struct("Connector")
             .field("sentinel", &self.is_sentinel())
             .finish_non_exhaustive()
     }
 }
 
-impl RedisManager {
+impl Connector {
     /// A manager for `target`, trusting `roots` (PEM) instead of the
     /// public roots when given.
     pub(super) fn new(
         target: RedisTarget,
         roots: Option<&[u8]>,
         config: AsyncConnectionConfig,
-    ) -> RedisResult<RedisManager> {
+    ) -> RedisResult<Connector> {
         let certificates = || TlsCertificates {
             client_tls: None,
             root_cert: roots.map(<[u8]>::to_vec),
         };
-        let connect = match target {
+        let endpoint = match target {
             RedisTarget::Server(info) => match roots {
-                Some(_) => Connect::Server(redis::Client::build_with_tls(info, certificates())?),
-                None => Connect::Server(redis::Client::open(info)?),
+                Some(_) => Endpoint::Server(redis::Client::build_with_tls(info, certificates())?),
+                None => Endpoint::Server(redis::Client::open(info)?),
             },
             RedisTarget::Sentinel(SentinelTarget {
                 sentinels,
@@ -242,11 +245,11 @@ impl RedisManager {
                             .set_client_to_sentinel_certificates(certificates());
                     }
                 }
-                Connect::Sentinel(tokio::sync::Mutex::new(builder.build()?))
+                Endpoint::Sentinel(tokio::sync::Mutex::new(builder.build()?))
             }
         };
-        Ok(RedisManager {
-            connect,
+        Ok(Connector {
+            endpoint,
             config,
             ping_number: AtomicUsize::new(0),
         })
@@ -254,19 +257,19 @@ impl RedisManager {
 
     /// Whether the master is found through Sentinel.
     pub(super) fn is_sentinel(&self) -> bool {
-        matches!(self.connect, Connect::Sentinel(_))
+        matches!(self.endpoint, Endpoint::Sentinel(_))
     }
 
     /// A new connection, with our timeouts: to the server, or to the master
     /// the Sentinels name now.
     pub(super) async fn connect(&self) -> RedisResult<MultiplexedConnection> {
-        match &self.connect {
-            Connect::Server(client) => {
+        match &self.endpoint {
+            Endpoint::Server(client) => {
                 client
                     .get_multiplexed_async_connection_with_config(&self.config)
                     .await
             }
-            Connect::Sentinel(sentinel) => {
+            Endpoint::Sentinel(sentinel) => {
                 sentinel
                     .lock()
                     .await
@@ -325,7 +328,7 @@ pub fn is_read_only(error: &RedisError) -> bool {
     }
 }
 
-impl managed::Manager for RedisManager {
+impl managed::Manager for Connector {
     type Type = MultiplexedConnection;
     type Error = RedisError;
 

@@ -23,7 +23,7 @@ use deadpool::Runtime;
 use deadpool_redis::PoolError;
 use deadpool_redis::redis::{self, AsyncConnectionConfig, AsyncTypedCommands};
 
-use connect::RedisManager;
+use connect::Connector;
 pub use connect::{RedisTarget, SentinelTarget, is_read_only, parse_sentinels};
 pub use pinger::Pinger;
 pub use record::{Record, Skip};
@@ -35,9 +35,9 @@ use crate::keyring::KeyRing;
 pub const MAX_CAP: usize = 10_000;
 
 /// The pool of connections to Redis.
-type Pool = deadpool::managed::Pool<RedisManager>;
+type Pool = deadpool::managed::Pool<Connector>;
 /// A connection checked out of the [`Pool`].
-type Connection = deadpool::managed::Object<RedisManager>;
+type Connection = deadpool::managed::Object<Connector>;
 
 /// How to reach Redis and how much to keep.
 #[derive(Debug, Clone)]
@@ -211,7 +211,7 @@ impl History {
         let connection = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(connect_timeout))
             .set_response_timeout(Some(response_timeout));
-        let manager = RedisManager::new(target, tls_roots.as_deref(), connection)
+        let manager = Connector::new(target, tls_roots.as_deref(), connection)
             .map_err(|e| HistoryError::Config(format!("redis target: {e}")))?;
         let pool = Pool::builder(manager)
             .max_size(pool_size.max(1))
