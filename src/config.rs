@@ -85,6 +85,9 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// On shutdown, how long in-flight calls may take to finish.
     pub drain_timeout: Duration,
+    /// On shutdown, how long to keep serving (health NOT_SERVING) before
+    /// draining, while load balancers stop sending new calls.
+    pub shutdown_delay: Duration,
     /// Largest request message, in bytes.
     pub max_request_bytes: usize,
     /// Most concurrent calls on one connection.
@@ -113,6 +116,7 @@ impl Default for Limits {
         Limits {
             request_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(10),
+            shutdown_delay: Duration::ZERO,
             max_request_bytes: 64 * 1024,
             max_concurrent_streams: 64,
             max_connection_age: Some(Duration::from_secs(300)),

@@ -19,7 +19,7 @@ use crate::auth::Authenticator;
 use crate::config::{Limits, ServerConfig, TrustConfig};
 use crate::grpc::{PasswordServiceImpl, PasswordServiceServer, ReplyLimits};
 use crate::health;
-use crate::history::{History, HistoryConfig, HistoryError, redact_url};
+use crate::history::{History, HistoryConfig, HistoryError};
 use crate::layers::{self, shed::ResponseBudget};
 use crate::metrics::{self, Metrics};
 use crate::proto::FILE_DESCRIPTOR_SET;
@@ -167,6 +167,7 @@ pub async fn serve(
         drain_tx,
         watcher,
         &reporter,
+        limits.shutdown_delay,
         limits.drain_timeout,
     )
     .await;
@@ -185,7 +186,8 @@ fn open_history(config: Option<HistoryConfig>) -> Result<Option<History>, ServeE
         tracing::info!("no history: no redis");
         return Ok(None);
     };
-    tracing::info!(redis = %redact_url(&config.url), cap = config.cap, "password history in redis");
+    // `Display` shows scheme, host:port or socket path and db: no credentials.
+    tracing::info!(redis = %config.target, cap = config.cap, "password history in redis");
     Ok(Some(History::new(config)?))
 }
 
@@ -274,7 +276,8 @@ async fn start_health_port(
 }
 
 /// Runs until `shutdown` completes (or the server fails), then: health
-/// NOT_SERVING, stop accepting, let in-flight calls finish within
+/// NOT_SERVING, keep serving for `shutdown_delay` (endpoints and load
+/// balancers catch up), stop accepting, let in-flight calls finish within
 /// `drain_timeout`, cut the rest.
 async fn drain(
     mut server: JoinHandle<Result<(), tonic::transport::Error>>,
@@ -282,6 +285,7 @@ async fn drain(
     stop_accepting: tokio::sync::oneshot::Sender<()>,
     watcher: Option<JoinHandle<()>>,
     reporter: &HealthReporter,
+    shutdown_delay: Duration,
     drain_timeout: Duration,
 ) -> Result<(), ServeError> {
     tokio::select! {
@@ -289,8 +293,9 @@ async fn drain(
         () = shutdown => {}
     }
     tracing::info!(
+        ?shutdown_delay,
         ?drain_timeout,
-        "shutting down: NOT_SERVING, draining in-flight calls"
+        "shutting down: NOT_SERVING, serving on for the shutdown delay, then draining in-flight calls"
     );
     if let Some(watcher) = watcher {
         // Aborted, not awaited: it may be waiting on a Redis that hangs.
@@ -298,6 +303,12 @@ async fn drain(
         watcher.await.ok();
     }
     health::set_status(reporter, ServingStatus::NotServing).await;
+    if !shutdown_delay.is_zero() {
+        tokio::select! {
+            result = &mut server => return Ok(result.expect("server task panicked")?),
+            () = tokio::time::sleep(shutdown_delay) => {}
+        }
+    }
     stop_accepting.send(()).ok();
     match tokio::time::timeout(drain_timeout, &mut server).await {
         Ok(result) => {
@@ -325,6 +336,7 @@ fn server_builder(limits: &Limits) -> Server {
     let Limits {
         request_timeout: _,   // the deadline layer
         drain_timeout,        // also bounds the grace of an aged connection
+        shutdown_delay: _,    // `drain`
         max_request_bytes: _, // applied per service (decoding limit)
         max_concurrent_streams,
         max_connection_age,

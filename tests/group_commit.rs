@@ -7,18 +7,22 @@ mod support;
 use std::time::{Duration, SystemTime};
 
 use giropops_senhas::generator::Secret;
-use giropops_senhas::history::{History, HistoryConfig, HistoryError, Record};
+use giropops_senhas::history::{History, HistoryConfig, HistoryError, Record, RedisTarget};
 use giropops_senhas::keyring::KeyRing;
 use support::{HISTORY_KEY, RedisServer};
 
 fn history(redis: &RedisServer, cap: usize) -> History {
     History::new(HistoryConfig {
-        url: redis.url(),
+        target: RedisTarget::url(&redis.url()).unwrap(),
+        tls_roots: None,
         key: HISTORY_KEY.to_owned(),
         cap,
         pool_size: 4,
         connect_timeout: Duration::from_millis(500),
+        response_timeout: Duration::from_millis(500),
         command_timeout: Duration::from_millis(500),
+        min_replicas_ack: 0,
+        wait_timeout: Duration::from_millis(200),
         keys: KeyRing::ephemeral(),
         ttl: Duration::from_secs(3600),
     })

@@ -95,14 +95,26 @@ for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
     want(p and p["port"] == 8081 and p.get("service", "") == "",
          f"{probe}: grpc on 8081, service \"\" (never giropops.v1.History)")
 want(env.get("HEALTH_ADDR", {}).get("value") == "0.0.0.0:8081", "HEALTH_ADDR=0.0.0.0:8081")
-want("secretKeyRef" in env.get("REDIS_URL", {}).get("valueFrom", {}), "REDIS_URL from a secretKeyRef")
+want("secretKeyRef" in env.get("REDIS_URL", {}).get("valueFrom", {})
+     or ("REDIS_SENTINELS" in env and "REDIS_SENTINEL_MASTER" in env and "REDIS_URL" not in env
+         and env.get("REDIS_PASSWORD_FILE", {}).get("value", "").startswith("/run/secrets/")),
+     "REDIS_URL from a secretKeyRef, or REDIS_SENTINELS + REDIS_SENTINEL_MASTER (no REDIS_URL) with a mounted REDIS_PASSWORD_FILE")
+def seconds(name):
+    value = env.get(name, {}).get("value", "0s")
+    units = {"ms": 0.001, "s": 1, "m": 60}
+    for unit in ("ms", "s", "m"):
+        if value.endswith(unit):
+            return float(value[: -len(unit)]) * units[unit]
+    raise ValueError(f"{name}={value}: unsupported duration")
+want("lifecycle" not in c, "no preStop hook: the image has no sleep (SHUTDOWN_DELAY instead)")
+want(seconds("SHUTDOWN_DELAY") > 0, "SHUTDOWN_DELAY set")
 sc = c["securityContext"]
 want(sc.get("readOnlyRootFilesystem") is True, "readOnlyRootFilesystem")
 want(sc.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation false")
 want(sc.get("capabilities", {}).get("drop") == ["ALL"], "capabilities drop ALL")
 want(sc.get("runAsUser") == 65532 and sc.get("runAsNonRoot") is True, "runAsNonRoot, runAsUser 65532")
-want(pod["terminationGracePeriodSeconds"] > 10 + c["lifecycle"]["preStop"]["sleep"]["seconds"],
-     "terminationGracePeriodSeconds > preStop sleep + DRAIN_TIMEOUT")
+want(pod["terminationGracePeriodSeconds"] > seconds("SHUTDOWN_DELAY") + seconds("DRAIN_TIMEOUT"),
+     "terminationGracePeriodSeconds > SHUTDOWN_DELAY + DRAIN_TIMEOUT")
 mounts = [m for m in c["volumeMounts"]]
 want(all(m.get("readOnly") and "subPath" not in m for m in mounts), "secret mounts read-only, no subPath")
 for e in errors:

@@ -8,11 +8,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use deadpool_redis::redis::IntoConnectionInfo;
 
 use crate::auth::{Scope, Scopes, TokenTable};
 use crate::config::{Limits, ServerConfig, TrustConfig};
-use crate::history::{HistoryConfig, MAX_CAP, redact_url};
+use crate::history::{HistoryConfig, MAX_CAP, RedisTarget, SentinelTarget, parse_sentinels};
 use crate::keyring::KeyRing;
 use crate::telemetry::LogFormat;
 use crate::tls::{ClientScopes, TlsFiles};
@@ -74,14 +73,46 @@ impl std::str::FromStr for OptionalAddr {
     }
 }
 
-/// How to reach Redis.
+/// How to reach Redis: one server (REDIS_URL, REDIS_URL_FILE, or
+/// REDIS_HOST and REDIS_PORT), or the master named by Sentinels
+/// (REDIS_SENTINELS and REDIS_SENTINEL_MASTER).
 #[derive(Debug, Args)]
 pub struct RedisArgs {
-    /// Redis URL (redis:// or rediss:// for TLS, with user:password@ if
-    /// needed). When unset, built from REDIS_HOST and REDIS_PORT
-    /// (default redis://127.0.0.1:6379).
+    /// Redis URL: redis://, rediss:// (TLS) or redis+unix:///path/to.sock,
+    /// with user:password@ if needed (or see --redis-password-file). When
+    /// unset, built from REDIS_HOST and REDIS_PORT (default
+    /// redis://127.0.0.1:6379).
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
-    pub redis_url: Option<String>,
+    pub redis_url: Option<RedisUrl>,
+    /// File holding the Redis URL (a mounted Secret), instead of REDIS_URL.
+    #[arg(long, env = "REDIS_URL_FILE")]
+    pub redis_url_file: Option<PathBuf>,
+    /// File holding the Redis password; it replaces any password in the
+    /// URL. With Sentinel, the master's password.
+    #[arg(long, env = "REDIS_PASSWORD_FILE")]
+    pub redis_password_file: Option<PathBuf>,
+    /// Redis ACL username (with Sentinel: on the master; with a URL it
+    /// replaces the URL's).
+    #[arg(long, env = "REDIS_USERNAME")]
+    pub redis_username: Option<String>,
+    /// PEM CA bundle to verify Redis's TLS certificate with (a private CA),
+    /// instead of the public roots. Needs rediss:// or --redis-sentinel-tls.
+    #[arg(long, env = "REDIS_CA_FILE")]
+    pub redis_ca_file: Option<PathBuf>,
+    /// Redis Sentinels, host:port,host:port: the history goes to the master
+    /// they name (--redis-sentinel-master), followed across failovers.
+    /// Instead of --redis-url.
+    #[arg(long, env = "REDIS_SENTINELS")]
+    pub redis_sentinels: Option<String>,
+    /// The master's name in the Sentinels' configuration.
+    #[arg(long, env = "REDIS_SENTINEL_MASTER")]
+    pub redis_sentinel_master: Option<String>,
+    /// TLS to the Sentinels and to the master (see --redis-ca-file).
+    #[arg(long, env = "REDIS_SENTINEL_TLS")]
+    pub redis_sentinel_tls: bool,
+    /// File holding the Sentinels' own password, when they require one.
+    #[arg(long, env = "REDIS_SENTINEL_PASSWORD_FILE")]
+    pub redis_sentinel_password_file: Option<PathBuf>,
     /// Redis host, used only when REDIS_URL is unset (compatibility with
     /// the original app).
     #[arg(long, env = "REDIS_HOST", default_value = "127.0.0.1")]
@@ -96,21 +127,206 @@ pub struct RedisArgs {
     /// Bound on connecting to Redis and on waiting for a free connection.
     #[arg(long, env = "REDIS_CONNECT_TIMEOUT", default_value = "2s", value_parser = humantime::parse_duration)]
     pub redis_connect_timeout: Duration,
+    /// Bound on one Redis reply (default: the command timeout).
+    #[arg(long, env = "REDIS_RESPONSE_TIMEOUT", value_parser = humantime::parse_duration)]
+    pub redis_response_timeout: Option<Duration>,
     /// Bound on one Redis operation; past it the call fails UNAVAILABLE.
     #[arg(long, env = "REDIS_COMMAND_TIMEOUT", default_value = "2s", value_parser = humantime::parse_duration)]
     pub redis_command_timeout: Duration,
+    /// Replicas that must acknowledge each history write (Redis WAIT)
+    /// before the call answers OK; fewer within --redis-wait-timeout:
+    /// UNAVAILABLE (the write may exist). 0: no WAIT. Pair it with Redis's
+    /// min-replicas-to-write.
+    #[arg(long, env = "REDIS_MIN_REPLICAS_ACK", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=64))]
+    pub redis_min_replicas_ack: u32,
+    /// How long WAIT waits for the replicas; must be below the response
+    /// timeout, itself below the command timeout, below the request timeout.
+    #[arg(long, env = "REDIS_WAIT_TIMEOUT", default_value = "500ms", value_parser = humantime::parse_duration)]
+    pub redis_wait_timeout: Duration,
     /// How often health pings Redis (NOT_SERVING while it fails).
     #[arg(long, env = "REDIS_CHECK_INTERVAL", default_value = "2s", value_parser = humantime::parse_duration)]
     pub redis_check_interval: Duration,
 }
 
+/// A Redis URL, which may hold a password: its `Debug` shows none.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisUrl(pub String);
+
+impl std::str::FromStr for RedisUrl {
+    type Err = std::convert::Infallible;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        Ok(RedisUrl(url.trim().to_owned()))
+    }
+}
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedisUrl(<redacted>)")
+    }
+}
+
 impl RedisArgs {
     /// The URL to connect to: REDIS_URL, else REDIS_HOST and REDIS_PORT.
+    /// (REDIS_URL_FILE is read by the conversion to a config.)
     pub fn url(&self) -> String {
         match &self.redis_url {
-            Some(url) if !url.trim().is_empty() => url.trim().to_owned(),
+            Some(RedisUrl(url)) if !url.is_empty() => url.clone(),
             _ => format!("redis://{}:{}", self.redis_host, self.redis_port),
         }
+    }
+
+    /// Where Redis is, and the CA to trust, reading the files named; every
+    /// problem is added to `errors`, naming its flag and variable (never a
+    /// password).
+    fn target(&self, errors: &mut Vec<String>) -> Option<(RedisTarget, Option<Vec<u8>>)> {
+        let RedisArgs {
+            redis_url,
+            redis_url_file,
+            redis_password_file,
+            redis_username,
+            redis_ca_file,
+            redis_sentinels,
+            redis_sentinel_master,
+            redis_sentinel_tls,
+            redis_sentinel_password_file,
+            redis_host: _, // through `url()`
+            redis_port: _,
+            redis_pool_size: _,
+            redis_connect_timeout: _,
+            redis_response_timeout: _,
+            redis_command_timeout: _,
+            redis_min_replicas_ack: _,
+            redis_wait_timeout: _,
+            redis_check_interval: _,
+        } = self;
+        let before = errors.len();
+        let read =
+            |path: &PathBuf, flag: &str, errors: &mut Vec<String>| match std::fs::read_to_string(
+                path,
+            ) {
+                Ok(text) if !text.trim().is_empty() => Some(text.trim().to_owned()),
+                Ok(_) => {
+                    errors.push(format!("{flag}: {} is empty", path.display()));
+                    None
+                }
+                Err(error) => {
+                    errors.push(format!("{flag}: cannot read {}: {error}", path.display()));
+                    None
+                }
+            };
+        let url_set = redis_url.as_ref().is_some_and(|url| !url.0.is_empty());
+        if url_set && redis_url_file.is_some() {
+            errors.push(
+                "set one of --redis-url/REDIS_URL and --redis-url-file/REDIS_URL_FILE, not both"
+                    .to_owned(),
+            );
+        }
+        let password = redis_password_file
+            .as_ref()
+            .and_then(|path| read(path, "--redis-password-file/REDIS_PASSWORD_FILE", errors));
+        let roots = redis_ca_file
+            .as_ref()
+            .and_then(|path| match std::fs::read(path) {
+                Ok(pem) => Some(pem),
+                Err(error) => {
+                    errors.push(format!(
+                        "--redis-ca-file/REDIS_CA_FILE: cannot read {}: {error}",
+                        path.display()
+                    ));
+                    None
+                }
+            });
+        let target = match redis_sentinels {
+            Some(sentinels) => {
+                if url_set || redis_url_file.is_some() {
+                    errors.push("set either --redis-url/REDIS_URL (or --redis-url-file/REDIS_URL_FILE) or --redis-sentinels/REDIS_SENTINELS, not both".to_owned());
+                }
+                let sentinels = parse_sentinels(sentinels)
+                    .map_err(|error| {
+                        errors.push(format!(
+                            "--redis-sentinels/REDIS_SENTINELS: {error}; expected host:port,host:port"
+                        ))
+                    })
+                    .ok();
+                let master = match redis_sentinel_master.as_deref().map(str::trim) {
+                    Some(master) if !master.is_empty() => Some(master.to_owned()),
+                    _ => {
+                        errors.push("--redis-sentinels/REDIS_SENTINELS needs --redis-sentinel-master/REDIS_SENTINEL_MASTER, the master's name".to_owned());
+                        None
+                    }
+                };
+                let sentinel_password = redis_sentinel_password_file.as_ref().and_then(|path| {
+                    read(
+                        path,
+                        "--redis-sentinel-password-file/REDIS_SENTINEL_PASSWORD_FILE",
+                        errors,
+                    )
+                });
+                sentinels.zip(master).map(|(sentinels, master)| {
+                    RedisTarget::Sentinel(SentinelTarget {
+                        sentinels,
+                        master,
+                        tls: *redis_sentinel_tls,
+                        auth: Default::default(),
+                        sentinel_password,
+                    })
+                })
+            }
+            None => {
+                for (set, flag) in [
+                    (
+                        redis_sentinel_master.is_some(),
+                        "--redis-sentinel-master/REDIS_SENTINEL_MASTER",
+                    ),
+                    (
+                        *redis_sentinel_tls,
+                        "--redis-sentinel-tls/REDIS_SENTINEL_TLS",
+                    ),
+                    (
+                        redis_sentinel_password_file.is_some(),
+                        "--redis-sentinel-password-file/REDIS_SENTINEL_PASSWORD_FILE",
+                    ),
+                ] {
+                    if set {
+                        errors.push(format!("{flag} needs --redis-sentinels/REDIS_SENTINELS"));
+                    }
+                }
+                let url = match redis_url_file {
+                    Some(path) => read(path, "--redis-url-file/REDIS_URL_FILE", errors),
+                    None => Some(self.url()),
+                };
+                url.and_then(|url| match RedisTarget::url(&url) {
+                    Ok(target) => Some(target),
+                    Err(_) => {
+                        // The URL may hold a password: show only its scheme.
+                        let scheme = url.split_once("://").map_or("none", |(scheme, _)| scheme);
+                        errors.push(format!(
+                            "--redis-url/REDIS_URL (or REDIS_URL_FILE) is not a Redis URL (scheme {scheme:?}); expected redis://host:port, rediss://host:port or redis+unix:///path"
+                        ));
+                        None
+                    }
+                })
+            }
+        };
+        let target = target.map(|target| {
+            let target = match redis_username {
+                Some(username) => target.set_username(username),
+                None => target,
+            };
+            match &password {
+                Some(password) => target.set_password(password),
+                None => target,
+            }
+        });
+        if roots.is_some() && target.as_ref().is_some_and(|t| !t.is_tls()) {
+            errors.push("--redis-ca-file/REDIS_CA_FILE needs TLS: a rediss:// URL or --redis-sentinel-tls/REDIS_SENTINEL_TLS".to_owned());
+        }
+        if errors.len() > before {
+            return None;
+        }
+        target.map(|target| (target, roots))
     }
 }
 
@@ -183,6 +399,11 @@ pub struct LimitArgs {
     /// On SIGTERM/SIGINT, how long in-flight calls may take to finish.
     #[arg(long, env = "DRAIN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub drain_timeout: Duration,
+    /// On SIGTERM, how long to keep serving first (health NOT_SERVING at
+    /// once) while Kubernetes removes the pod from its endpoints; then the
+    /// drain. The grace period must exceed delay + drain timeout.
+    #[arg(long, env = "SHUTDOWN_DELAY", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub shutdown_delay: Duration,
     /// Largest request message accepted, in bytes.
     #[arg(long, env = "MAX_REQUEST_BYTES", default_value_t = 64 * 1024,
           value_parser = clap::value_parser!(u32).range(1024..=4 * 1024 * 1024))]
@@ -258,14 +479,24 @@ impl TryFrom<ServeArgs> for ServerConfig {
             health_listen: OptionalAddr(health_addr),
         } = args;
         let mut errors = Vec::new();
-        let url = redis.url();
         let RedisArgs {
-            redis_url: _, // read through `url()`
+            redis_url: _, // these through `target()`
+            redis_url_file: _,
+            redis_password_file: _,
+            redis_username: _,
+            redis_ca_file: _,
+            redis_sentinels: _,
+            redis_sentinel_master: _,
+            redis_sentinel_tls: _,
+            redis_sentinel_password_file: _,
             redis_host: _,
             redis_port: _,
             redis_pool_size,
             redis_connect_timeout,
+            redis_response_timeout,
             redis_command_timeout,
+            redis_min_replicas_ack,
+            redis_wait_timeout,
             redis_check_interval,
         } = redis;
         let HistoryArgs {
@@ -275,6 +506,7 @@ impl TryFrom<ServeArgs> for ServerConfig {
         let LimitArgs {
             request_timeout,
             drain_timeout,
+            shutdown_delay,
             max_request_bytes,
             max_concurrent_streams,
             max_connection_age,
@@ -382,26 +614,41 @@ impl TryFrom<ServeArgs> for ServerConfig {
                 None
             }
         };
-        let history = keys.map(|keys| {
+        let history = keys.and_then(|keys| {
             if history_key.trim().is_empty() {
                 errors.push("--history-key/HISTORY_KEY must not be empty".to_owned());
             }
-            if let Err(error) = url.as_str().into_connection_info() {
+            let response_timeout = redis_response_timeout.unwrap_or(redis_command_timeout);
+            if response_timeout.is_zero() || response_timeout > redis_command_timeout {
                 errors.push(format!(
-                    "--redis-url/REDIS_URL {:?} is not a Redis URL ({error}); expected redis://host:port or rediss://host:port",
-                    redact_url(&url)
+                    "--redis-response-timeout/REDIS_RESPONSE_TIMEOUT ({response_timeout:?}) must be above 0 and at most --redis-command-timeout/REDIS_COMMAND_TIMEOUT ({redis_command_timeout:?})"
                 ));
             }
-            HistoryConfig {
-                url,
+            if redis_min_replicas_ack > 0
+                && !(Duration::ZERO < redis_wait_timeout
+                    && redis_wait_timeout < response_timeout
+                    && response_timeout <= redis_command_timeout
+                    && redis_command_timeout < request_timeout)
+            {
+                errors.push(format!(
+                    "with --redis-min-replicas-ack/REDIS_MIN_REPLICAS_ACK the timeouts must nest: 0 < --redis-wait-timeout ({redis_wait_timeout:?}) < --redis-response-timeout ({response_timeout:?}) <= --redis-command-timeout ({redis_command_timeout:?}) < --request-timeout ({request_timeout:?})"
+                ));
+            }
+            let (target, tls_roots) = redis.target(&mut errors)?;
+            Some(HistoryConfig {
+                target,
+                tls_roots,
                 key: history_key,
                 cap: usize::from(history_cap),
                 pool_size: usize::from(redis_pool_size),
                 connect_timeout: redis_connect_timeout,
+                response_timeout,
                 command_timeout: redis_command_timeout,
+                min_replicas_ack: redis_min_replicas_ack,
+                wait_timeout: redis_wait_timeout,
                 keys,
                 ttl: history_ttl,
-            }
+            })
         });
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
@@ -412,6 +659,7 @@ impl TryFrom<ServeArgs> for ServerConfig {
             limits: Limits {
                 request_timeout,
                 drain_timeout,
+                shutdown_delay,
                 max_request_bytes: max_request_bytes as usize,
                 max_concurrent_streams,
                 max_connection_age: (!max_connection_age.is_zero()).then_some(max_connection_age),

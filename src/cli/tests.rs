@@ -79,7 +79,7 @@ fn a_history_when_a_caller_may_keep_one_encrypted() {
     ];
     let history = config(&on).unwrap().history.expect("history on");
     assert_eq!(history.cap, 10);
-    assert_eq!(history.url, "redis://127.0.0.1:6379");
+    assert_eq!(history.target.to_string(), "redis://127.0.0.1:6379/0");
     assert_eq!(history.key, "giropops-senhas:history");
     assert_eq!(history.ttl, Duration::from_secs(24 * 3600));
     let off = ["--history-cap", "0", "--anonymous-scopes", "all"];
@@ -231,5 +231,117 @@ fn client_scopes_need_mutual_tls_and_are_reported_with_the_rest() {
         errors.contains("--tls-client-scopes/TLS_CLIENT_SCOPES_FILE: client scopes file")
             && errors.contains("line 1: unknown scope \"teleport\""),
         "{errors}"
+    );
+}
+
+#[test]
+fn redis_url_or_sentinels_not_both_reported_with_the_rest() {
+    let errors = config(&[
+        "--anonymous-scopes",
+        "all",
+        "--history-keys-file",
+        "ephemeral",
+        "--redis-url",
+        "redis://:s3cret@r:6379",
+        "--redis-sentinels",
+        "s1:26379,s2:26379",
+        "--history-key",
+        " ",
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        errors.contains("--redis-url/REDIS_URL")
+            && errors.contains("--redis-sentinels/REDIS_SENTINELS, not both"),
+        "{errors}"
+    );
+    assert!(errors.contains("--redis-sentinel-master"), "{errors}");
+    assert!(errors.contains("--history-key/HISTORY_KEY"), "{errors}");
+    assert!(!errors.contains("s3cret"), "{errors}");
+}
+
+#[test]
+fn sentinels_and_a_password_file_make_the_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let password = dir.path().join("password");
+    std::fs::write(&password, "s3cret\n").unwrap();
+    let history = config(&[
+        "--anonymous-scopes",
+        "all",
+        "--history-keys-file",
+        "ephemeral",
+        "--redis-sentinels",
+        "s1:26379, s2:26380",
+        "--redis-sentinel-master",
+        "mymaster",
+        "--redis-password-file",
+        password.to_str().unwrap(),
+    ])
+    .unwrap()
+    .history
+    .expect("history on");
+    let target = history.target;
+    assert_eq!(
+        target.to_string(),
+        "sentinel redis://s1:26379,s2:26380/0 master \"mymaster\""
+    );
+    let crate::history::RedisTarget::Sentinel(sentinel) = target else {
+        panic!("a sentinel target")
+    };
+    assert_eq!(sentinel.auth.password(), Some("s3cret"));
+}
+
+#[test]
+fn replicated_acks_need_nested_timeouts() {
+    let base = [
+        "--anonymous-scopes",
+        "all",
+        "--history-keys-file",
+        "ephemeral",
+        "--redis-min-replicas-ack",
+        "1",
+    ];
+    let ok = [&base[..], &["--redis-response-timeout", "1s"]].concat();
+    let history = config(&ok).unwrap().history.unwrap();
+    assert_eq!(history.min_replicas_ack, 1);
+    assert_eq!(history.wait_timeout, Duration::from_millis(500));
+    for bad in [
+        // WAIT not below the response timeout (default: the command timeout)
+        &["--redis-wait-timeout", "2s"][..],
+        // command timeout not below the request deadline
+        &[
+            "--redis-command-timeout",
+            "10s",
+            "--redis-wait-timeout",
+            "1s",
+        ][..],
+    ] {
+        let errors = config(&[&base[..], bad].concat()).unwrap_err().to_string();
+        assert!(errors.contains("timeouts must nest"), "{errors}");
+    }
+}
+
+#[test]
+fn a_redis_ca_needs_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, "not checked here").unwrap();
+    let args = [
+        "--anonymous-scopes",
+        "all",
+        "--history-keys-file",
+        "ephemeral",
+        "--redis-ca-file",
+        ca.to_str().unwrap(),
+    ];
+    let errors = config(&args).unwrap_err().to_string();
+    assert!(
+        errors.contains("--redis-ca-file/REDIS_CA_FILE needs TLS"),
+        "{errors}"
+    );
+    let tls = [&args[..], &["--redis-url", "rediss://r:6380"]].concat();
+    assert_eq!(
+        config(&tls).unwrap().history.unwrap().tls_roots.as_deref(),
+        Some(&b"not checked here"[..])
     );
 }

@@ -95,6 +95,12 @@ fn history_status(error: &HistoryError) -> Status {
             tracing::warn!(error = %error, "password history unavailable");
             Status::unavailable("history is unavailable; try again")
         }
+        HistoryError::NotReplicated { acked, wanted } => {
+            tracing::warn!(acked, wanted, "history write not replicated in time");
+            Status::unavailable(
+                "history write not confirmed by enough replicas: it may or may not be stored; check the history before retrying",
+            )
+        }
         HistoryError::Config(_) => {
             tracing::error!(error = %error, "password history misconfigured");
             Status::internal("history is misconfigured on the server")
@@ -162,6 +168,15 @@ mod tests {
         let status = Status::from(ApiError::History(HistoryError::Redis(io.into())));
         assert_eq!(status.code(), Code::Unavailable);
         assert_eq!(status.message(), "history is unavailable; try again");
+        let status = Status::from(ApiError::History(HistoryError::Batch(
+            HistoryError::NotReplicated {
+                acked: 0,
+                wanted: 1,
+            }
+            .into(),
+        )));
+        assert_eq!(status.code(), Code::Unavailable);
+        assert!(status.message().contains("may or may not be stored"));
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! written together ([`writer`]: group commit). Every operation is bounded
 //! by a timeout: a slow or absent Redis gives an error, never a hang.
 
+mod connect;
 mod pinger;
 mod record;
 mod writer;
@@ -18,9 +19,12 @@ mod writer;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use deadpool::Runtime;
+use deadpool_redis::PoolError;
 use deadpool_redis::redis::{self, AsyncConnectionConfig, AsyncTypedCommands};
-use deadpool_redis::{Manager, Pool, PoolError, Runtime};
 
+use connect::Connector;
+pub use connect::{RedisTarget, SentinelTarget, is_read_only, parse_sentinels};
 pub use pinger::Pinger;
 pub use record::{Record, Skip};
 use writer::{ListTarget, Writers};
@@ -30,11 +34,19 @@ use crate::keyring::KeyRing;
 /// Largest history cap accepted: bounds Redis memory and `ListPasswords`.
 pub const MAX_CAP: usize = 10_000;
 
+/// The pool of connections to Redis.
+type Pool = deadpool::managed::Pool<Connector>;
+/// A connection checked out of the [`Pool`].
+type Connection = deadpool::managed::Object<Connector>;
+
 /// How to reach Redis and how much to keep.
 #[derive(Debug, Clone)]
 pub struct HistoryConfig {
-    /// `redis://` or `rediss://` URL (may hold a password: never log it).
-    pub url: String,
+    /// One server, or the master Sentinel names (may hold a password:
+    /// log it with `Display`, which shows none).
+    pub target: RedisTarget,
+    /// PEM CA bundle trusted for TLS to Redis instead of the public roots.
+    pub tls_roots: Option<Vec<u8>>,
     /// Key of the Redis list.
     pub key: String,
     /// Most entries kept; 1..=[`MAX_CAP`].
@@ -43,8 +55,15 @@ pub struct HistoryConfig {
     pub pool_size: usize,
     /// Bound on opening a connection and on waiting for a free one.
     pub connect_timeout: Duration,
+    /// Bound on one reply from Redis, on every connection.
+    pub response_timeout: Duration,
     /// Bound on one whole operation, connection included.
     pub command_timeout: Duration,
+    /// Replicas that must acknowledge each write (`WAIT`) before it is
+    /// reported stored; 0: none.
+    pub min_replicas_ack: u32,
+    /// How long `WAIT` waits for them (below `response_timeout`).
+    pub wait_timeout: Duration,
     /// Encrypts and decrypts the entries.
     pub keys: KeyRing,
     /// Entries older than this are never returned; a quiet list expires.
@@ -75,6 +94,15 @@ pub enum HistoryError {
     /// The batch this push was written in failed.
     #[error("{0}")]
     Batch(Arc<HistoryError>),
+    /// Fewer replicas than required acknowledged a write within the WAIT
+    /// timeout: it is on the master, and may or may not survive a failover.
+    #[error("{acked} of {wanted} replicas acknowledged the write")]
+    NotReplicated {
+        /// Replicas that acknowledged.
+        acked: u32,
+        /// Replicas required.
+        wanted: u32,
+    },
 }
 
 impl HistoryError {
@@ -98,7 +126,7 @@ pub struct Listing {
 
 /// `LRANGE key 0 limit-1`.
 async fn lrange(
-    conn: &mut deadpool_redis::Connection,
+    conn: &mut Connection,
     key: &str,
     limit: usize,
 ) -> Result<Vec<String>, redis::RedisError> {
@@ -117,9 +145,6 @@ const WRITE_QUEUE: usize = 1024;
 #[derive(Clone)]
 pub struct History {
     pool: Pool,
-    /// For [`Pinger`]: its own connection, never queued behind traffic.
-    client: redis::Client,
-    connection: AsyncConnectionConfig,
     key: String,
     cap: usize,
     command_timeout: Duration,
@@ -148,15 +173,31 @@ impl History {
     /// reported by [`History::ping`] and by each operation, not here.
     pub fn new(config: HistoryConfig) -> Result<Self, HistoryError> {
         let HistoryConfig {
-            url,
+            target,
+            tls_roots,
             key,
             cap,
             pool_size,
             connect_timeout,
+            response_timeout,
             command_timeout,
+            min_replicas_ack,
+            wait_timeout,
             keys,
             ttl,
         } = config;
+        if min_replicas_ack > 0
+            && !(wait_timeout > Duration::ZERO && wait_timeout < response_timeout)
+        {
+            return Err(HistoryError::Config(format!(
+                "the WAIT timeout ({wait_timeout:?}) must be above 0 and below the response timeout ({response_timeout:?})"
+            )));
+        }
+        if response_timeout.is_zero() || response_timeout > command_timeout {
+            return Err(HistoryError::Config(format!(
+                "the response timeout ({response_timeout:?}) must be above 0 and at most the command timeout ({command_timeout:?})"
+            )));
+        }
         if ttl < Duration::from_secs(1) {
             return Err(HistoryError::Config(format!(
                 "the history TTL must be at least 1s, got {ttl:?}"
@@ -169,11 +210,9 @@ impl History {
         }
         let connection = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(connect_timeout))
-            .set_response_timeout(Some(command_timeout));
-        let client = redis::Client::open(url.as_str())
-            .map_err(|e| HistoryError::Config(format!("redis url: {e}")))?;
-        let manager = Manager::new_with_config(url.as_str(), connection.clone())
-            .map_err(|e| HistoryError::Config(format!("redis url: {e}")))?;
+            .set_response_timeout(Some(response_timeout));
+        let manager = Connector::new(target, tls_roots.as_deref(), connection)
+            .map_err(|e| HistoryError::Config(format!("redis target: {e}")))?;
         let pool = Pool::builder(manager)
             .max_size(pool_size.max(1))
             .wait_timeout(Some(connect_timeout))
@@ -189,13 +228,15 @@ impl History {
                 command_timeout,
                 ttl,
                 WRITE_QUEUE,
+                writer::Replication {
+                    replicas: min_replicas_ack,
+                    timeout: wait_timeout,
+                },
             )),
             keys,
             ttl,
             reads: Arc::new(tokio::sync::Semaphore::new((pool_size / 2).max(1))),
             pool,
-            client,
-            connection,
             key,
             cap,
             command_timeout,
@@ -335,42 +376,24 @@ impl History {
     }
 }
 
-/// `url` with any password replaced by `***`, for logs.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            format!("{}***{}", &url[..scheme_end + 3], &url[at..])
-        }
-        _ => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn redacts_credentials() {
-        assert_eq!(
-            redact_url("rediss://user:s3cret@redis:6380/0"),
-            "rediss://***@redis:6380/0"
-        );
-        assert_eq!(
-            redact_url("redis://127.0.0.1:6379"),
-            "redis://127.0.0.1:6379"
-        );
-    }
-
-    #[test]
     fn rejects_caps_out_of_range() {
         for cap in [0, MAX_CAP + 1] {
             let config = HistoryConfig {
-                url: "redis://127.0.0.1:1".to_owned(),
+                target: RedisTarget::url("redis://127.0.0.1:1").expect("url"),
+                tls_roots: None,
                 key: "k".to_owned(),
                 cap,
                 pool_size: 1,
                 connect_timeout: Duration::from_secs(1),
+                response_timeout: Duration::from_secs(1),
                 command_timeout: Duration::from_secs(1),
+                min_replicas_ack: 0,
+                wait_timeout: Duration::from_millis(500),
                 keys: KeyRing::ephemeral(),
                 ttl: Duration::from_secs(60),
             };

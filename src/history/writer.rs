@@ -16,16 +16,23 @@
 //! written was told DEADLINE_EXCEEDED: its entry may be stored, as with any
 //! timeout. A failed write fails every job of its batch. The queue is
 //! bounded: full → [`HistoryError::QueueFull`].
+//!
+//! A `READONLY` reply (the server was a master, and a failover demoted it)
+//! drops that connection instead of returning it to the pool, and the batch
+//! is written once more on a new connection, to the master the Sentinels
+//! name now. With replicated acknowledgements on, `WAIT` follows `EXEC` on
+//! the same connection, once per batch, and a batch is OK only when enough
+//! replicas have it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use deadpool_redis::Pool;
 use deadpool_redis::redis;
 use tokio::sync::{mpsc, oneshot};
 
-use super::HistoryError;
+use super::connect::is_read_only;
+use super::{Connection, HistoryError, Pool};
 
 /// Most jobs written in one batch.
 pub(super) const MAX_BATCH_JOBS: usize = 256;
@@ -49,6 +56,15 @@ pub(super) struct ListTarget {
     pub(super) principal: String,
 }
 
+/// How many replicas must acknowledge each batch (`WAIT`), and how long
+/// to wait for them.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Replication {
+    /// 0: no `WAIT`.
+    pub(super) replicas: u32,
+    pub(super) timeout: Duration,
+}
+
 /// The writer tasks, one per key, started on first use.
 pub(super) struct Writers {
     pool: Pool,
@@ -56,6 +72,7 @@ pub(super) struct Writers {
     command_timeout: Duration,
     ttl: Duration,
     queue: usize,
+    replication: Replication,
     senders: Mutex<HashMap<String, mpsc::Sender<Job>>>,
 }
 
@@ -66,6 +83,7 @@ impl Writers {
         command_timeout: Duration,
         ttl: Duration,
         queue: usize,
+        replication: Replication,
     ) -> Self {
         Writers {
             pool,
@@ -73,6 +91,7 @@ impl Writers {
             command_timeout,
             ttl,
             queue,
+            replication,
             senders: Mutex::new(HashMap::new()),
         }
     }
@@ -116,6 +135,7 @@ impl Writers {
                 cap: self.cap,
                 command_timeout: self.command_timeout,
                 ttl_secs: i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX),
+                replication: self.replication,
             },
             jobs,
         ));
@@ -130,6 +150,7 @@ struct Target {
     cap: usize,
     command_timeout: Duration,
     ttl_secs: i64,
+    replication: Replication,
 }
 
 /// The writer task of one key: until every sender is gone.
@@ -170,8 +191,22 @@ fn size(job: &Job) -> usize {
 }
 
 impl Target {
-    /// One transaction for the whole batch, then the hook after `EXEC`.
+    /// Writes the batch; once more on a new connection if the server
+    /// turned out to be a demoted master.
     async fn write(&self, entries: &[&String]) -> Result<(), HistoryError> {
+        match self.write_once(entries).await {
+            Err(HistoryError::Redis(error)) if is_read_only(&error) => {
+                tracing::warn!(
+                    "redis answered READONLY (a demoted master): writing on the current master"
+                );
+                self.write_once(entries).await
+            }
+            outcome => outcome,
+        }
+    }
+
+    /// One transaction for the whole batch, then the hook after `EXEC`.
+    async fn write_once(&self, entries: &[&String]) -> Result<(), HistoryError> {
         let mut connection = self.pool.get().await?;
         let last = isize::try_from(self.cap).unwrap_or(isize::MAX) - 1;
         let ListTarget {
@@ -179,7 +214,7 @@ impl Target {
             principals,
             principal,
         } = &self.list;
-        redis::pipe()
+        let written = redis::pipe()
             .atomic()
             .lpush(list, entries)
             .ignore()
@@ -192,15 +227,43 @@ impl Target {
             .expire(principals, self.ttl_secs)
             .ignore()
             .exec_async(&mut *connection)
-            .await?;
-        after_exec(&mut connection).await
+            .await;
+        if let Err(error) = written {
+            if is_read_only(&error) {
+                // Never back into the pool: it leads to a replica.
+                drop(deadpool::managed::Object::take(connection));
+            }
+            return Err(error.into());
+        }
+        after_exec(&mut connection, self.replication).await
     }
 }
 
 /// Runs after a batch's `EXEC`, on the same exclusively held connection,
-/// before any of its callers is answered: where `WAIT numreplicas timeout`
-/// goes for replicated acknowledgements (`WAIT` does nothing inside
-/// `MULTI`). Nothing to do yet.
-async fn after_exec(_connection: &mut deadpool_redis::Connection) -> Result<(), HistoryError> {
+/// before any of its callers is answered: `WAIT numreplicas timeout` for
+/// replicated acknowledgements (`WAIT` does nothing inside `MULTI`; on a
+/// shared multiplexed connection it would block everything behind it).
+async fn after_exec(
+    connection: &mut Connection,
+    replication: Replication,
+) -> Result<(), HistoryError> {
+    let Replication { replicas, timeout } = replication;
+    if replicas == 0 {
+        return Ok(());
+    }
+    let millis = u64::try_from(timeout.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    let acked: u32 = redis::cmd("WAIT")
+        .arg(replicas)
+        .arg(millis)
+        .query_async(&mut **connection)
+        .await?;
+    if acked < replicas {
+        return Err(HistoryError::NotReplicated {
+            acked,
+            wanted: replicas,
+        });
+    }
     Ok(())
 }

@@ -1,5 +1,6 @@
-//! An RAII `redis-server` on a free loopback port, in its own temp dir.
-//! The binary can be overridden with `REDIS_SERVER_BIN`.
+//! An RAII `redis-server` on a free loopback port, in its own temp dir,
+//! and an RAII `redis-sentinel` watching one. The binaries can be
+//! overridden with `REDIS_SERVER_BIN` and `REDIS_SENTINEL_BIN`.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -13,6 +14,8 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: TempDir,
+    /// Added to the command line (kept across restarts).
+    args: Vec<String>,
 }
 
 /// A port that was free a moment ago.
@@ -26,14 +29,33 @@ pub fn free_port() -> u16 {
 impl RedisServer {
     /// Starts a server and waits until it answers PING.
     pub fn start() -> RedisServer {
+        RedisServer::start_with(&[])
+    }
+
+    /// Starts a server with extra `args` (e.g. `--replicaof`, TLS) and
+    /// waits until its plaintext port answers PING.
+    pub fn start_with(args: &[&str]) -> RedisServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut server = RedisServer {
             child: None,
             port: free_port(),
             dir,
+            args: args.iter().map(|a| a.to_string()).collect(),
         };
         server.spawn();
         server
+    }
+
+    /// Its temp dir (for sockets and certificates).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// `INFO section`, as text.
+    pub fn info(&self, section: &str) -> redis::RedisResult<String> {
+        redis::cmd("INFO")
+            .arg(section)
+            .query(&mut self.connection()?)
     }
 
     /// `redis://127.0.0.1:PORT`.
@@ -59,6 +81,7 @@ impl RedisServer {
             .arg(self.dir.path())
             .arg("--logfile")
             .arg(self.log_path())
+            .args(&self.args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -162,5 +185,117 @@ impl Drop for RedisServer {
                 .ok();
         }
         self.stop();
+    }
+}
+
+/// A `redis-sentinel` on a free loopback port watching one master, with
+/// its own writable config file (Sentinel rewrites it); `Drop` kills it.
+pub struct Sentinel {
+    child: Option<Child>,
+    port: u16,
+    dir: TempDir,
+    /// Its `requirepass`, if any.
+    password: Option<String>,
+}
+
+/// The master name the test Sentinels use.
+pub const MASTER_NAME: &str = "mymaster";
+
+impl Sentinel {
+    /// Starts a Sentinel watching `master` (quorum 2, down after 1 s) and
+    /// waits until it answers PING.
+    pub fn start(master: &RedisServer) -> Sentinel {
+        Sentinel::start_with(master.port(), 2, "", None)
+    }
+
+    /// Starts a Sentinel watching the master on `master_port` with
+    /// `quorum`, `extra` config lines (after the monitor line), and
+    /// `password` if `extra` sets `requirepass`.
+    pub fn start_with(
+        master_port: u16,
+        quorum: u32,
+        extra: &str,
+        password: Option<&str>,
+    ) -> Sentinel {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let config = dir.path().join("sentinel.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "port {port}\nbind 127.0.0.1\ndir {dir}\nlogfile {dir}/sentinel.log\n\
+                 sentinel monitor {MASTER_NAME} 127.0.0.1 {master_port} {quorum}\n\
+                 sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
+                 sentinel failover-timeout {MASTER_NAME} 2000\n\
+                 sentinel parallel-syncs {MASTER_NAME} 1\n{extra}\n",
+                dir = dir.path().display(),
+            ),
+        )
+        .expect("sentinel config");
+        let binary =
+            std::env::var("REDIS_SENTINEL_BIN").unwrap_or_else(|_| "redis-sentinel".into());
+        let child = Command::new(&binary)
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {binary} (install redis-sentinel): {e}"));
+        let sentinel = Sentinel {
+            child: Some(child),
+            port,
+            dir,
+            password: password.map(str::to_owned),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if sentinel.master_addr().is_ok() {
+                return sentinel;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "redis-sentinel on port {port} did not answer in 10s; its log:\n{}",
+            sentinel.log()
+        );
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Its log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("sentinel.log")).unwrap_or_default()
+    }
+
+    /// The master's port, as this Sentinel sees it now.
+    pub fn master_addr(&self) -> redis::RedisResult<u16> {
+        let auth = self
+            .password
+            .as_ref()
+            .map_or(String::new(), |password| format!(":{password}@"));
+        let client = redis::Client::open(format!("redis://{auth}127.0.0.1:{}", self.port))?;
+        let mut connection = client.get_connection_with_timeout(Duration::from_secs(2))?;
+        let (_host, port): (String, u16) = redis::cmd("SENTINEL")
+            .arg("get-master-addr-by-name")
+            .arg(MASTER_NAME)
+            .query(&mut connection)?;
+        Ok(port)
+    }
+
+    /// Kills it (SIGKILL).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+}
+
+impl Drop for Sentinel {
+    fn drop(&mut self) {
+        self.kill();
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use giropops_senhas::auth::Scopes;
 use giropops_senhas::config::{ServerConfig, TrustConfig};
-use giropops_senhas::history::HistoryConfig;
+use giropops_senhas::history::{HistoryConfig, RedisTarget};
 use giropops_senhas::keyring::KeyRing;
 use giropops_senhas::proto::v1::password_service_client::PasswordServiceClient;
 use tokio::net::TcpListener;
@@ -38,12 +38,16 @@ pub fn stateless_config() -> ServerConfig {
 pub fn redis_config(redis_url: &str, cap: usize) -> ServerConfig {
     ServerConfig {
         history: Some(HistoryConfig {
-            url: redis_url.to_owned(),
+            target: RedisTarget::url(redis_url).expect("a redis url"),
+            tls_roots: None,
             key: HISTORY_KEY.to_owned(),
             cap,
             pool_size: 16,
             connect_timeout: Duration::from_millis(500),
+            response_timeout: Duration::from_millis(500),
             command_timeout: Duration::from_millis(500),
+            min_replicas_ack: 0,
+            wait_timeout: Duration::from_millis(200),
             keys: KeyRing::ephemeral(),
             ttl: Duration::from_secs(24 * 3600),
         }),
