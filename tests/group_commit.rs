@@ -7,7 +7,7 @@ mod support;
 use std::time::{Duration, SystemTime};
 
 use giropops_senhas::generator::Secret;
-use giropops_senhas::history::{History, HistoryConfig, HistoryError, Record};
+use giropops_senhas::history::{History, HistoryConfig, HistoryError, HistoryMode, Record};
 use giropops_senhas::keyring::KeyRing;
 use support::{HISTORY_KEY, RedisServer};
 
@@ -20,6 +20,7 @@ fn history(redis: &RedisServer, cap: usize) -> History {
         connect_timeout: Duration::from_millis(500),
         command_timeout: Duration::from_millis(500),
         keys: KeyRing::ephemeral(),
+        mode: HistoryMode::Encrypted,
         ttl: Duration::from_secs(3600),
     })
     .unwrap()

@@ -12,7 +12,7 @@ use deadpool_redis::redis::IntoConnectionInfo;
 
 use crate::auth::{Scope, Scopes, TokenTable};
 use crate::config::{Limits, ServerConfig, TrustConfig};
-use crate::history::{HistoryConfig, MAX_CAP, redact_url};
+use crate::history::{HistoryConfig, HistoryMode, MAX_CAP, redact_url};
 use crate::keyring::KeyRing;
 use crate::telemetry::LogFormat;
 use crate::tls::TlsFiles;
@@ -125,6 +125,12 @@ pub struct HistoryArgs {
     /// Redis key of the history list.
     #[arg(long, env = "HISTORY_KEY", default_value = "giropops-senhas:history")]
     pub history_key: String,
+    /// What the history keeps: "encrypted" (the secret, encrypted with
+    /// --history-keys-file) or "metadata" (time, length, entropy and
+    /// principal only — no secret at all, so no keys file; ListPasswords
+    /// returns empty passwords).
+    #[arg(long, env = "HISTORY_MODE", default_value_t = HistoryMode::Encrypted)]
+    pub history_mode: HistoryMode,
 }
 
 /// Who may call, over what.
@@ -159,7 +165,8 @@ pub struct TrustArgs {
     /// History encryption keys: a file of `ID BASE64_32_BYTES` lines (the
     /// first encrypts, all decrypt), or "ephemeral" (a random key: history
     /// unreadable after a restart and across replicas). Needed when any
-    /// caller may keep a history.
+    /// caller may keep a history in the encrypted mode; unused with
+    /// HISTORY_MODE=metadata.
     #[arg(long, env = "HISTORY_KEYS_FILE")]
     pub history_keys_file: Option<String>,
     /// Entries older than this are never returned; a quiet history expires.
@@ -265,6 +272,7 @@ impl TryFrom<ServeArgs> for ServerConfig {
         let HistoryArgs {
             history_cap,
             history_key,
+            history_mode,
         } = history;
         let LimitArgs {
             request_timeout,
@@ -343,6 +351,9 @@ impl TryFrom<ServeArgs> for ServerConfig {
             });
         let keys = match history_keys_file.as_deref() {
             _ if history_cap == 0 || !may_keep_history => None,
+            // No secret is stored: nothing to encrypt, no keys file needed
+            // (one given is not read).
+            _ if history_mode == HistoryMode::Metadata => Some(KeyRing::ephemeral()),
             Some("ephemeral") => Some(KeyRing::ephemeral()),
             Some(path) => match KeyRing::load(path) {
                 Ok(keys) => Some(keys),
@@ -376,6 +387,7 @@ impl TryFrom<ServeArgs> for ServerConfig {
                 connect_timeout: redis_connect_timeout,
                 command_timeout: redis_command_timeout,
                 keys,
+                mode: history_mode,
                 ttl: history_ttl,
             }
         });

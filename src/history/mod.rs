@@ -1,5 +1,6 @@
 //! The history of generated passwords: one capped Redis list per
-//! principal, newest first, every entry encrypted ([`record`]).
+//! principal, newest first, every entry encrypted, or metadata only with
+//! no secret at all ([`HistoryMode`], [`record`]).
 //!
 //! A principal's entries live under `{HISTORY_KEY}:<principal>` — the braces
 //! are a hash tag: every list, and the set of principals
@@ -22,7 +23,7 @@ use deadpool_redis::redis::{self, AsyncConnectionConfig, AsyncTypedCommands};
 use deadpool_redis::{Manager, Pool, PoolError, Runtime};
 
 pub use pinger::Pinger;
-pub use record::{Record, Skip};
+pub use record::{HistoryMode, Record, Skip};
 use writer::{ListTarget, Writers};
 
 use crate::keyring::KeyRing;
@@ -45,8 +46,10 @@ pub struct HistoryConfig {
     pub connect_timeout: Duration,
     /// Bound on one whole operation, connection included.
     pub command_timeout: Duration,
-    /// Encrypts and decrypts the entries.
+    /// Encrypts and decrypts the entries (unused in metadata mode).
     pub keys: KeyRing,
+    /// What is kept of each secret: itself, encrypted, or metadata only.
+    pub mode: HistoryMode,
     /// Entries older than this are never returned; a quiet list expires.
     pub ttl: Duration,
 }
@@ -124,6 +127,7 @@ pub struct History {
     cap: usize,
     command_timeout: Duration,
     keys: KeyRing,
+    mode: HistoryMode,
     ttl: Duration,
     writers: Arc<Writers>,
     /// Reads at once: at most half the pool, so writes and the rest keep
@@ -139,6 +143,7 @@ impl std::fmt::Debug for History {
         f.debug_struct("History")
             .field("key", &self.key)
             .field("cap", &self.cap)
+            .field("mode", &self.mode)
             .finish_non_exhaustive()
     }
 }
@@ -155,6 +160,7 @@ impl History {
             connect_timeout,
             command_timeout,
             keys,
+            mode,
             ttl,
         } = config;
         if ttl < Duration::from_secs(1) {
@@ -191,6 +197,7 @@ impl History {
                 WRITE_QUEUE,
             )),
             keys,
+            mode,
             ttl,
             reads: Arc::new(tokio::sync::Semaphore::new((pool_size / 2).max(1))),
             pool,
@@ -227,7 +234,10 @@ impl History {
         }
         let list = self.list_key(principal);
         let kept = &records[records.len().saturating_sub(self.cap)..];
-        let entries: Vec<String> = kept.iter().map(|r| r.seal(&self.keys, &list)).collect();
+        let entries: Vec<String> = kept
+            .iter()
+            .map(|r| r.seal(self.mode, &self.keys, &list, principal))
+            .collect();
         let target = ListTarget {
             list,
             principals: self.principals_key(),
@@ -283,14 +293,14 @@ impl History {
         limit: usize,
         slot: tokio::sync::OwnedSemaphorePermit,
     ) -> Result<Listing, HistoryError> {
-        let keys = self.keys.clone();
+        let (keys, mode) = (self.keys.clone(), self.mode);
         let oldest = SystemTime::now().checked_sub(self.ttl);
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
             let mut listing = Listing::default();
             for (list, entries) in &lists {
                 for entry in entries {
-                    match Record::open(&keys, list, entry) {
+                    match Record::open(mode, &keys, list, entry) {
                         Ok(record) if record.created_at < oldest => {
                             listing.skipped.push(Skip::Expired)
                         }
@@ -372,6 +382,7 @@ mod tests {
                 connect_timeout: Duration::from_secs(1),
                 command_timeout: Duration::from_secs(1),
                 keys: KeyRing::ephemeral(),
+                mode: HistoryMode::Encrypted,
                 ttl: Duration::from_secs(60),
             };
             assert!(matches!(History::new(config), Err(HistoryError::Config(_))));

@@ -2,7 +2,7 @@
 //! The binary can be overridden with `REDIS_SERVER_BIN`.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,11 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: TempDir,
+    /// Arguments after the defaults (a later one wins).
+    extra_args: Vec<String>,
+    /// `user:password@` for the harness's own connections, when the
+    /// default user is off.
+    credentials: Option<String>,
 }
 
 /// A port that was free a moment ago.
@@ -26,11 +31,20 @@ pub fn free_port() -> u16 {
 impl RedisServer {
     /// Starts a server and waits until it answers PING.
     pub fn start() -> RedisServer {
+        RedisServer::start_with(&[], None)
+    }
+
+    /// Starts a server with `extra_args` after the defaults (e.g.
+    /// `--appendonly yes`), and waits until it answers PING; the harness
+    /// connects as `credentials` (`(user, password)`) when given.
+    pub fn start_with(extra_args: &[&str], credentials: Option<(&str, &str)>) -> RedisServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut server = RedisServer {
             child: None,
             port: free_port(),
             dir,
+            extra_args: extra_args.iter().map(|a| (*a).to_owned()).collect(),
+            credentials: credentials.map(|(user, password)| format!("{user}:{password}@")),
         };
         server.spawn();
         server
@@ -39,6 +53,11 @@ impl RedisServer {
     /// `redis://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Its working directory (`--dir`): the append-only files, if any.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     /// The port it listens on (kept across restarts).
@@ -59,6 +78,7 @@ impl RedisServer {
             .arg(self.dir.path())
             .arg("--logfile")
             .arg(self.log_path())
+            .args(&self.extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -80,7 +100,12 @@ impl RedisServer {
     }
 
     fn connection(&self) -> redis::RedisResult<redis::Connection> {
-        let client = redis::Client::open(self.url())?;
+        let url = format!(
+            "redis://{}127.0.0.1:{}",
+            self.credentials.as_deref().unwrap_or(""),
+            self.port
+        );
+        let client = redis::Client::open(url)?;
         client.get_connection_with_timeout(Duration::from_secs(2))
     }
 
