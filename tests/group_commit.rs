@@ -7,7 +7,9 @@ mod support;
 use std::time::{Duration, SystemTime};
 
 use giropops_senhas::generator::Secret;
-use giropops_senhas::history::{History, HistoryConfig, HistoryError, Record, RedisTarget};
+use giropops_senhas::history::{
+    History, HistoryConfig, HistoryError, HistoryMode, Record, RedisTarget,
+};
 use giropops_senhas::keyring::KeyRing;
 use support::{HISTORY_KEY, RedisServer};
 
@@ -24,6 +26,7 @@ fn history(redis: &RedisServer, cap: usize) -> History {
         min_replicas_ack: 0,
         wait_timeout: Duration::from_millis(200),
         keys: KeyRing::ephemeral(),
+        mode: HistoryMode::Encrypted,
         ttl: Duration::from_secs(3600),
     })
     .unwrap()

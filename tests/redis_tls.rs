@@ -80,7 +80,7 @@ fn tls_redis(pki: &Pki, extra: &[&str]) -> (RedisServer, u16) {
         "no",
     ];
     args.extend(extra);
-    (RedisServer::start_with(&args), tls_port)
+    (RedisServer::start_with(&args, None), tls_port)
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use giropops_senhas::auth::Scopes;
 use giropops_senhas::config::{ServerConfig, TrustConfig};
-use giropops_senhas::history::{History, HistoryConfig, RedisTarget, SentinelTarget};
+use giropops_senhas::history::{History, HistoryConfig, HistoryMode, RedisTarget, SentinelTarget};
 use giropops_senhas::keyring::KeyRing;
 use giropops_senhas::proto::v1::password_service_client::PasswordServiceClient;
 use giropops_senhas::proto::v1::{GeneratePasswordRequest, ListPasswordsRequest};
@@ -58,12 +58,13 @@ impl Cluster {
         // No 5 s wait before a full sync (Redis 7's default), so a master
         // restarted as a replica catches up at once.
         let quick_sync = ["--repl-diskless-sync-delay", "0"];
-        let master = RedisServer::start_with(&quick_sync);
+        let master = RedisServer::start_with(&quick_sync, None);
         let port = master.port().to_string();
         let mut replicas: Vec<RedisServer> = (0..count)
             .map(|_| {
                 RedisServer::start_with(
                     &[&quick_sync[..], &["--replicaof", "127.0.0.1", &port]].concat(),
+                    None,
                 )
             })
             .collect();
@@ -128,6 +129,7 @@ impl Cluster {
             min_replicas_ack,
             wait_timeout: Duration::from_millis(300),
             keys: keys.clone(),
+            mode: HistoryMode::Encrypted,
             ttl: Duration::from_secs(3600),
         }
     }
@@ -237,6 +239,7 @@ async fn stored_passwords(port: u16, keys: &KeyRing) -> HashSet<String> {
         min_replicas_ack: 0,
         wait_timeout: Duration::from_millis(500),
         keys: keys.clone(),
+        mode: HistoryMode::Encrypted,
         ttl: Duration::from_secs(3600),
     })
     .unwrap();
@@ -669,7 +672,7 @@ async fn three_instances_share_one_consistent_history() {
 async fn replicated_acks_wait_once_per_batch_and_fail_unavailable() {
     let master = RedisServer::start();
     let port = master.port().to_string();
-    let mut replica = RedisServer::start_with(&["--replicaof", "127.0.0.1", &port]);
+    let mut replica = RedisServer::start_with(&["--replicaof", "127.0.0.1", &port], None);
     assert!(
         wait_until(Duration::from_secs(20), || async {
             replica

@@ -150,11 +150,15 @@ impl Render for ListPasswordsResponse {
                     password,
                     created_at,
                     entropy_bits,
+                    length,
+                    principal,
                 } = record;
                 json!({
                     "password": password,
                     "created_at": timestamp(created_at.as_ref()),
                     "entropy_bits": entropy_bits,
+                    "length": length,
+                    "principal": principal,
                 })
             })
             .collect();
@@ -163,13 +167,25 @@ impl Render for ListPasswordsResponse {
 
     fn human(&self) {
         for record in &self.passwords {
-            let created = timestamp(record.created_at.as_ref());
-            println!(
-                "{created}\t{:.1} bits\t{}",
-                record.entropy_bits, record.password
-            );
+            println!("{}", record_line(record));
         }
     }
+}
+
+/// One history entry for people: time, length, strength, principal, and
+/// the secret — absent ("-") when the server keeps metadata only.
+fn record_line(record: &PasswordRecord) -> String {
+    let PasswordRecord {
+        password,
+        created_at,
+        entropy_bits,
+        length,
+        principal,
+    } = record;
+    let created = timestamp(created_at.as_ref());
+    let principal = if principal.is_empty() { "-" } else { principal };
+    let password = if password.is_empty() { "-" } else { password };
+    format!("{created}\t{length} chars\t{entropy_bits:.1} bits\t{principal}\t{password}")
 }
 
 impl Render for CheckPasswordResponse {
@@ -320,6 +336,36 @@ pub async fn check(args: CheckArgs) -> Result<(), CommandError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listed_record_shows_length_principal_and_secret_if_kept() {
+        let created = prost_types::Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 0,
+        };
+        let mut record = PasswordRecord {
+            password: "s3cr3t-pass".into(),
+            created_at: Some(created),
+            entropy_bits: 40.25,
+            length: 11,
+            principal: "alice".into(),
+        };
+        assert_eq!(
+            record_line(&record),
+            "2023-11-14T22:13:20Z\t11 chars\t40.2 bits\talice\ts3cr3t-pass"
+        );
+        record.password.clear();
+        assert_eq!(
+            record_line(&record),
+            "2023-11-14T22:13:20Z\t11 chars\t40.2 bits\talice\t-"
+        );
+        let json = ListPasswordsResponse {
+            passwords: vec![record],
+        }
+        .json();
+        assert_eq!(json["passwords"][0]["length"], 11);
+        assert_eq!(json["passwords"][0]["principal"], "alice");
+    }
 
     #[test]
     fn a_refused_call_shows_the_code_name() {

@@ -5,6 +5,7 @@
 pub mod args;
 pub mod commands;
 pub mod healthcheck;
+pub mod init_secrets;
 pub mod serve;
 
 use std::process::ExitCode;
@@ -54,6 +55,10 @@ pub enum Command {
     /// Tokens for --auth-tokens-file.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Write every secret a deployment needs (certificates, a token,
+    /// history keys, the Redis password and ACL file) into a directory,
+    /// each set only if absent. For compose's one-shot service.
+    InitSecrets(init_secrets::InitSecretsArgs),
 }
 
 /// `token` subcommands.
@@ -85,6 +90,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             healthcheck_exit(healthcheck::probe(&addr, &service, &options).await)
         }
         Some(Command::Token(TokenCommand::New(args))) => commands::token_new(args),
+        Some(Command::InitSecrets(args)) => init_secrets::run(args),
         Some(Command::Generate(args)) => commands::finish(commands::generate(args).await),
         Some(Command::Passphrase(args)) => commands::finish(commands::passphrase(args).await),
         Some(Command::List(args)) => commands::finish(commands::list(args).await),

@@ -11,7 +11,9 @@ use clap::Args;
 
 use crate::auth::{Scope, Scopes, TokenTable};
 use crate::config::{Limits, ServerConfig, TrustConfig};
-use crate::history::{HistoryConfig, MAX_CAP, RedisTarget, SentinelTarget, parse_sentinels};
+use crate::history::{
+    HistoryConfig, HistoryMode, MAX_CAP, RedisTarget, SentinelTarget, parse_sentinels,
+};
 use crate::keyring::KeyRing;
 use crate::telemetry::LogFormat;
 use crate::tls::{ClientScopes, TlsFiles};
@@ -341,6 +343,12 @@ pub struct HistoryArgs {
     /// Redis key of the history list.
     #[arg(long, env = "HISTORY_KEY", default_value = "giropops-senhas:history")]
     pub history_key: String,
+    /// What the history keeps: "encrypted" (the secret, encrypted with
+    /// --history-keys-file) or "metadata" (time, length, entropy and
+    /// principal only — no secret at all, so no keys file; ListPasswords
+    /// returns empty passwords).
+    #[arg(long, env = "HISTORY_MODE", default_value_t = HistoryMode::Encrypted)]
+    pub history_mode: HistoryMode,
 }
 
 /// Who may call, over what.
@@ -381,7 +389,8 @@ pub struct TrustArgs {
     /// History encryption keys: a file of `ID BASE64_32_BYTES` lines (the
     /// first encrypts, all decrypt), or "ephemeral" (a random key: history
     /// unreadable after a restart and across replicas). Needed when any
-    /// caller may keep a history.
+    /// caller may keep a history in the encrypted mode; unused with
+    /// HISTORY_MODE=metadata.
     #[arg(long, env = "HISTORY_KEYS_FILE")]
     pub history_keys_file: Option<String>,
     /// Entries older than this are never returned; a quiet history expires.
@@ -502,6 +511,7 @@ impl TryFrom<ServeArgs> for ServerConfig {
         let HistoryArgs {
             history_cap,
             history_key,
+            history_mode,
         } = history;
         let LimitArgs {
             request_timeout,
@@ -599,6 +609,9 @@ impl TryFrom<ServeArgs> for ServerConfig {
                 .is_some_and(|(_, scopes)| scopes.grants_any("history"));
         let keys = match history_keys_file.as_deref() {
             _ if history_cap == 0 || !may_keep_history => None,
+            // No secret is stored: nothing to encrypt, no keys file needed
+            // (one given is not read).
+            _ if history_mode == HistoryMode::Metadata => Some(KeyRing::ephemeral()),
             Some("ephemeral") => Some(KeyRing::ephemeral()),
             Some(path) => match KeyRing::load(path) {
                 Ok(keys) => Some(keys),
@@ -647,6 +660,7 @@ impl TryFrom<ServeArgs> for ServerConfig {
                 min_replicas_ack: redis_min_replicas_ack,
                 wait_timeout: redis_wait_timeout,
                 keys,
+                mode: history_mode,
                 ttl: history_ttl,
             })
         });

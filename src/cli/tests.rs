@@ -7,6 +7,7 @@ use clap::{CommandFactory, FromArgMatches};
 
 use super::serve::OptionalAddr;
 use super::*;
+use crate::history::HistoryMode;
 
 /// The CLI with every `env = …` source removed.
 fn hermetic() -> clap::Command {
@@ -91,6 +92,25 @@ fn a_history_when_a_caller_may_keep_one_encrypted() {
             .contains("--history-keys-file/HISTORY_KEYS_FILE"),
         "{errors}"
     );
+}
+
+#[test]
+fn the_metadata_mode_needs_no_keys_file() {
+    let default = config(&[
+        "--anonymous-scopes",
+        "all",
+        "--history-keys-file",
+        "ephemeral",
+    ]);
+    assert_eq!(
+        default.unwrap().history.unwrap().mode,
+        HistoryMode::Encrypted
+    );
+    let metadata = config(&["--anonymous-scopes", "all", "--history-mode", "metadata"])
+        .expect("no keys file needed: no secret is stored");
+    assert_eq!(metadata.history.unwrap().mode, HistoryMode::Metadata);
+    let errors = try_parse(&["--history-mode", "plain"]).unwrap_err();
+    assert!(errors.to_string().contains("\"metadata\""), "{errors}");
 }
 
 #[test]

@@ -75,11 +75,21 @@ impl From<&GeneratePassphraseRequest> for PassphraseOptions {
 }
 
 impl From<Record> for PasswordRecord {
+    /// In metadata mode the record's password is empty: so is the message's.
     fn from(record: Record) -> Self {
+        let Record {
+            password,
+            length,
+            principal,
+            created_at,
+            entropy_bits,
+        } = record;
         PasswordRecord {
-            password: record.password.into_exposed(),
-            created_at: record.created_at.map(Into::into),
-            entropy_bits: record.entropy_bits,
+            password: password.into_exposed(),
+            created_at: created_at.map(Into::into),
+            entropy_bits,
+            length: u32::try_from(length).unwrap_or(u32::MAX),
+            principal,
         }
     }
 }
@@ -129,6 +139,29 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(options.separator, "", "an explicit empty separator is kept");
+    }
+
+    #[test]
+    fn records_carry_length_and_principal() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let created = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        let mut record = Record::new(
+            crate::generator::Secret::new("abcdefgh".to_owned()),
+            40.5,
+            created,
+        );
+        record.principal = "alice".to_owned();
+        let message = PasswordRecord::from(record);
+        assert_eq!(
+            message,
+            PasswordRecord {
+                password: "abcdefgh".to_owned(),
+                created_at: Some(created.into()),
+                entropy_bits: 40.5,
+                length: 8,
+                principal: "alice".to_owned(),
+            }
+        );
     }
 
     #[test]

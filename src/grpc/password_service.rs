@@ -39,8 +39,13 @@ pub const MAX_STREAM: usize = 100_000;
 const STREAM_BUFFER: usize = 64;
 
 /// Bytes a history entry adds to a `ListPasswords` reply besides its
-/// password (timestamp, entropy, framing): for the size bound.
-const RECORD_OVERHEAD_BYTES: usize = 32;
+/// password and principal (timestamp, entropy, length, framing): for the
+/// size bound.
+const RECORD_OVERHEAD_BYTES: usize = 40;
+/// Principal bytes reserved per entry before the page is read: a token
+/// name is at most 64 (a longer certificate SAN is counted exactly once
+/// read, when the page is cut to the largest reply).
+const PRINCIPAL_ESTIMATE_BYTES: usize = crate::auth::tokens::MAX_NAME_LEN;
 /// Characters of a batch above which it is generated on a blocking
 /// thread, not on the async reactor (1000 × 1024 takes ~15 ms).
 const BLOCKING_BATCH_CHARS: usize = 64 * 1024;
@@ -238,8 +243,8 @@ impl PasswordServiceImpl {
         let history = self.history.as_ref().ok_or(ApiError::HistoryDisabled)?;
         // The largest page this request can produce, reserved before any
         // work: a spent budget is refused before Redis is asked.
-        let worst =
-            (page_size * (MAX_LENGTH + RECORD_OVERHEAD_BYTES)).min(self.limits.max_response_bytes);
+        let worst = (page_size * (MAX_LENGTH + PRINCIPAL_ESTIMATE_BYTES + RECORD_OVERHEAD_BYTES))
+            .min(self.limits.max_response_bytes);
         let reservation = self.reserve(&request, worst)?;
         let principal = caller(&request);
         // The auth layer let only callers with `history` this far.
@@ -258,7 +263,8 @@ impl PasswordServiceImpl {
         let fits = records
             .iter()
             .take_while(|record| {
-                bytes += record.password.expose().len() + RECORD_OVERHEAD_BYTES;
+                bytes +=
+                    record.password.expose().len() + record.principal.len() + RECORD_OVERHEAD_BYTES;
                 bytes <= self.limits.max_response_bytes
             })
             .count();

@@ -1,5 +1,6 @@
 //! The history of generated passwords: one capped Redis list per
-//! principal, newest first, every entry encrypted ([`record`]).
+//! principal, newest first, every entry encrypted, or metadata only with
+//! no secret at all ([`HistoryMode`], [`record`]).
 //!
 //! A principal's entries live under `{HISTORY_KEY}:<principal>` — the braces
 //! are a hash tag: every list, and the set of principals
@@ -26,7 +27,7 @@ use deadpool_redis::redis::{self, AsyncConnectionConfig, AsyncTypedCommands};
 use connect::Connector;
 pub use connect::{RedisTarget, SentinelTarget, is_read_only, parse_sentinels};
 pub use pinger::Pinger;
-pub use record::{Record, Skip};
+pub use record::{HistoryMode, Record, Skip};
 use writer::{ListTarget, Writers};
 
 use crate::keyring::KeyRing;
@@ -64,8 +65,10 @@ pub struct HistoryConfig {
     pub min_replicas_ack: u32,
     /// How long `WAIT` waits for them (below `response_timeout`).
     pub wait_timeout: Duration,
-    /// Encrypts and decrypts the entries.
+    /// Encrypts and decrypts the entries (unused in metadata mode).
     pub keys: KeyRing,
+    /// What is kept of each secret: itself, encrypted, or metadata only.
+    pub mode: HistoryMode,
     /// Entries older than this are never returned; a quiet list expires.
     pub ttl: Duration,
 }
@@ -149,6 +152,7 @@ pub struct History {
     cap: usize,
     command_timeout: Duration,
     keys: KeyRing,
+    mode: HistoryMode,
     ttl: Duration,
     writers: Arc<Writers>,
     /// Reads at once: at most half the pool, so writes and the rest keep
@@ -164,6 +168,7 @@ impl std::fmt::Debug for History {
         f.debug_struct("History")
             .field("key", &self.key)
             .field("cap", &self.cap)
+            .field("mode", &self.mode)
             .finish_non_exhaustive()
     }
 }
@@ -184,6 +189,7 @@ impl History {
             min_replicas_ack,
             wait_timeout,
             keys,
+            mode,
             ttl,
         } = config;
         if min_replicas_ack > 0
@@ -234,6 +240,7 @@ impl History {
                 },
             )),
             keys,
+            mode,
             ttl,
             reads: Arc::new(tokio::sync::Semaphore::new((pool_size / 2).max(1))),
             pool,
@@ -268,7 +275,10 @@ impl History {
         }
         let list = self.list_key(principal);
         let kept = &records[records.len().saturating_sub(self.cap)..];
-        let entries: Vec<String> = kept.iter().map(|r| r.seal(&self.keys, &list)).collect();
+        let entries: Vec<String> = kept
+            .iter()
+            .map(|r| r.seal(self.mode, &self.keys, &list, principal))
+            .collect();
         let target = ListTarget {
             list,
             principals: self.principals_key(),
@@ -324,14 +334,14 @@ impl History {
         limit: usize,
         slot: tokio::sync::OwnedSemaphorePermit,
     ) -> Result<Listing, HistoryError> {
-        let keys = self.keys.clone();
+        let (keys, mode) = (self.keys.clone(), self.mode);
         let oldest = SystemTime::now().checked_sub(self.ttl);
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
             let mut listing = Listing::default();
             for (list, entries) in &lists {
                 for entry in entries {
-                    match Record::open(&keys, list, entry) {
+                    match Record::open(mode, &keys, list, entry) {
                         Ok(record) if record.created_at < oldest => {
                             listing.skipped.push(Skip::Expired)
                         }
@@ -395,6 +405,7 @@ mod tests {
                 min_replicas_ack: 0,
                 wait_timeout: Duration::from_millis(500),
                 keys: KeyRing::ephemeral(),
+                mode: HistoryMode::Encrypted,
                 ttl: Duration::from_secs(60),
             };
             assert!(matches!(History::new(config), Err(HistoryError::Config(_))));

@@ -1,5 +1,18 @@
-//! One history entry and the form it takes in Redis: JSON, encrypted with
-//! XChaCha20-Poly1305 (see [`crate::keyring`]) and bound to its list.
+//! One history entry and the form it takes in Redis, in one of two modes
+//! ([`HistoryMode`]):
+//!
+//! * `encrypted` (the default): JSON of the whole record, encrypted with
+//!   XChaCha20-Poly1305 (see [`crate::keyring`]) and bound to its list:
+//!   `g1:<key id>:<base64>`.
+//! * `metadata`: no secret at all, only what an audit trail needs, as
+//!   plain JSON behind the prefix `m1:`:
+//!   `m1:{"created_at_ms":…,"length":…,"entropy_bits":…,"principal":"…"}`.
+//!   No keys file is needed: there is nothing to encrypt.
+//!
+//! A reader in one mode skips the other mode's entries
+//! ([`Skip::OtherMode`]), and anything else it does not recognize
+//! ([`Skip::NotOurs`]): nothing that is not a password is ever returned as
+//! one.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -7,13 +20,65 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::generator::{GeneratedPassword, Secret};
-use crate::keyring::{DecryptError, KeyRing};
+use crate::keyring::{DecryptError, KeyRing, is_envelope};
 
-/// One stored password.
+/// The prefix of a metadata-only entry: never the start of an envelope
+/// (`g1:`) nor of JSON.
+const METADATA_PREFIX: &str = "m1:";
+
+/// What the history keeps of each secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HistoryMode {
+    /// The secret itself, encrypted (needs a keys file), with its metadata.
+    #[default]
+    Encrypted,
+    /// Metadata only (time, length, entropy, principal): no secret at all,
+    /// an audit trail. `ListPasswords` returns empty passwords.
+    Metadata,
+}
+
+impl HistoryMode {
+    /// The name used by `--history-mode`/`HISTORY_MODE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HistoryMode::Encrypted => "encrypted",
+            HistoryMode::Metadata => "metadata",
+        }
+    }
+}
+
+impl std::fmt::Display for HistoryMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for HistoryMode {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value.trim() {
+            "encrypted" => Ok(HistoryMode::Encrypted),
+            "metadata" => Ok(HistoryMode::Metadata),
+            other => Err(format!(
+                "expected \"encrypted\" or \"metadata\", got {other:?}"
+            )),
+        }
+    }
+}
+
+/// One history entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
-    /// The password.
+    /// The password; empty when read from a `metadata` history (the secret
+    /// was never stored).
     pub password: Secret,
+    /// Length of the secret in characters (generated secrets are ASCII).
+    pub length: usize,
+    /// Who generated it (token name, certificate SAN or "anonymous"): set
+    /// when it is read back; empty before it is stored, and for entries
+    /// written before the principal was recorded.
+    pub principal: String,
     /// When it was generated; `None` for entries written by the original
     /// app (plain strings, no timestamp).
     pub created_at: Option<SystemTime>,
@@ -21,7 +86,7 @@ pub struct Record {
     pub entropy_bits: f64,
 }
 
-/// The form an entry takes in Redis: small, explicit, versionable JSON.
+/// The plaintext of an encrypted entry: small, explicit, versionable JSON.
 #[derive(Serialize, Deserialize)]
 struct StoredRecord {
     password: String,
@@ -30,16 +95,25 @@ struct StoredRecord {
     created_at_ms: Option<u64>,
     #[serde(default)]
     entropy_bits: f64,
+    /// Absent in entries written before it was recorded: the password's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    length: Option<usize>,
+    /// Absent in entries written before it was recorded.
+    #[serde(default)]
+    principal: String,
 }
 
-impl From<&Record> for StoredRecord {
-    fn from(record: &Record) -> Self {
-        StoredRecord {
-            password: record.password.expose().to_owned(),
-            created_at_ms: record.created_at.map(unix_millis),
-            entropy_bits: record.entropy_bits,
-        }
-    }
+/// A metadata-only entry (after [`METADATA_PREFIX`]): no secret field at
+/// all, so none can be filled by mistake.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredMetadata {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    created_at_ms: Option<u64>,
+    length: usize,
+    #[serde(default)]
+    entropy_bits: f64,
+    principal: String,
 }
 
 impl From<GeneratedPassword> for Record {
@@ -58,30 +132,98 @@ fn unix_millis(time: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+fn from_millis(ms: Option<u64>) -> Option<SystemTime> {
+    ms.map(|ms| UNIX_EPOCH + Duration::from_millis(ms))
+}
+
 impl Record {
     /// A secret generated at `created_at`, kept to the millisecond (the
     /// precision stored, so a listed record matches the response exactly).
     pub fn new(password: Secret, entropy_bits: f64, created_at: SystemTime) -> Record {
         Record {
+            length: password.len(),
             password,
+            principal: String::new(),
             created_at: Some(UNIX_EPOCH + Duration::from_millis(unix_millis(created_at))),
             entropy_bits,
         }
     }
 
-    /// The entry stored in `list_key`: the record as JSON, encrypted with
-    /// `keys`' first key, bound to `list_key` (associated data), so an entry
-    /// copied to another principal's list does not decrypt.
-    pub(super) fn seal(&self, keys: &KeyRing, list_key: &str) -> String {
-        let json = Zeroizing::new(
-            serde_json::to_vec(&StoredRecord::from(self)).expect("plain struct serializes"),
-        );
-        String::from_utf8(keys.encrypt(list_key.as_bytes(), &json)).expect("envelopes are ASCII")
+    /// The entry stored for `principal` in `list_key`, in `mode`:
+    /// encrypted with `keys`' first key and bound to `list_key` (associated
+    /// data), so an entry copied to another principal's list does not
+    /// decrypt; or its metadata alone (`keys` unused).
+    pub(super) fn seal(
+        &self,
+        mode: HistoryMode,
+        keys: &KeyRing,
+        list_key: &str,
+        principal: &str,
+    ) -> String {
+        match mode {
+            HistoryMode::Encrypted => {
+                let json = Zeroizing::new(
+                    serde_json::to_vec(&StoredRecord {
+                        password: self.password.expose().to_owned(),
+                        created_at_ms: self.created_at.map(unix_millis),
+                        entropy_bits: self.entropy_bits,
+                        length: Some(self.length),
+                        principal: principal.to_owned(),
+                    })
+                    .expect("plain struct serializes"),
+                );
+                String::from_utf8(keys.encrypt(list_key.as_bytes(), &json))
+                    .expect("envelopes are ASCII")
+            }
+            HistoryMode::Metadata => {
+                let json = serde_json::to_string(&StoredMetadata {
+                    created_at_ms: self.created_at.map(unix_millis),
+                    length: self.length,
+                    entropy_bits: self.entropy_bits,
+                    principal: principal.to_owned(),
+                })
+                .expect("plain struct serializes");
+                format!("{METADATA_PREFIX}{json}")
+            }
+        }
     }
 
-    /// Opens an entry of `list_key`. There is no plaintext fallback: an
-    /// entry that is not ours is skipped, never returned as a password.
-    pub(super) fn open(keys: &KeyRing, list_key: &str, entry: &str) -> Result<Record, Skip> {
+    /// Opens an entry of `list_key` as a reader in `mode`. There is no
+    /// plaintext fallback: an entry that is not ours, or of the other mode,
+    /// is skipped, never returned as a password.
+    pub(super) fn open(
+        mode: HistoryMode,
+        keys: &KeyRing,
+        list_key: &str,
+        entry: &str,
+    ) -> Result<Record, Skip> {
+        let metadata = entry.strip_prefix(METADATA_PREFIX);
+        match (mode, metadata) {
+            (HistoryMode::Encrypted, Some(_)) => Err(Skip::OtherMode),
+            (HistoryMode::Encrypted, None) => Record::decrypt(keys, list_key, entry),
+            (HistoryMode::Metadata, Some(json)) => {
+                let stored: StoredMetadata =
+                    serde_json::from_str(json).map_err(|_| Skip::NotOurs)?;
+                let StoredMetadata {
+                    created_at_ms,
+                    length,
+                    entropy_bits,
+                    principal,
+                } = stored;
+                Ok(Record {
+                    password: Secret::new(String::new()),
+                    length,
+                    principal,
+                    created_at: from_millis(created_at_ms),
+                    entropy_bits,
+                })
+            }
+            (HistoryMode::Metadata, None) if is_envelope(entry.as_bytes()) => Err(Skip::OtherMode),
+            (HistoryMode::Metadata, None) => Err(Skip::NotOurs),
+        }
+    }
+
+    fn decrypt(keys: &KeyRing, list_key: &str, entry: &str) -> Result<Record, Skip> {
         let json = keys
             .decrypt(list_key.as_bytes(), entry.as_bytes())
             .map_err(|error| match error {
@@ -91,12 +233,19 @@ impl Record {
             })?;
         let json = Zeroizing::new(json);
         let stored: StoredRecord = serde_json::from_slice(&json).map_err(|_| Skip::AuthFailed)?;
+        let StoredRecord {
+            password,
+            created_at_ms,
+            entropy_bits,
+            length,
+            principal,
+        } = stored;
         Ok(Record {
-            password: Secret::new(stored.password),
-            created_at: stored
-                .created_at_ms
-                .map(|ms| UNIX_EPOCH + Duration::from_millis(ms)),
-            entropy_bits: stored.entropy_bits,
+            length: length.unwrap_or(password.len()),
+            password: Secret::new(password),
+            principal,
+            created_at: from_millis(created_at_ms),
+            entropy_bits,
         })
     }
 }
@@ -110,8 +259,11 @@ pub enum Skip {
     /// Tampered with, moved from another list, or encrypted with another
     /// key of the same name.
     AuthFailed,
-    /// Not an encrypted entry of ours (e.g. the original app's plain text).
+    /// Not an entry of ours (e.g. the original app's plain text).
     NotOurs,
+    /// Written in the other [`HistoryMode`] (a metadata entry read by an
+    /// encrypted history, or the reverse): expected after a mode change.
+    OtherMode,
     /// Older than the history's time to live.
     Expired,
 }
@@ -123,6 +275,7 @@ impl Skip {
             Skip::UnknownKeyId => "unknown_key_id",
             Skip::AuthFailed => "auth_failed",
             Skip::NotOurs => "not_ours",
+            Skip::OtherMode => "other_mode",
             Skip::Expired => "expired",
         }
     }
@@ -132,49 +285,138 @@ impl Skip {
 mod tests {
     use super::*;
 
+    use HistoryMode::{Encrypted, Metadata};
+
     fn keys() -> KeyRing {
         KeyRing::ephemeral()
     }
 
+    fn record(password: &str, created_at: Option<SystemTime>, entropy_bits: f64) -> Record {
+        Record {
+            password: Secret::new(password.to_owned()),
+            length: password.len(),
+            principal: String::new(),
+            created_at,
+            entropy_bits,
+        }
+    }
+
     #[test]
-    fn records_round_trip_sealed() {
+    fn records_round_trip_sealed_with_their_principal() {
         let keys = keys();
-        let record = Record {
-            password: Secret::new("p@ss\"w0rd".to_owned()),
-            created_at: Some(UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)),
-            entropy_bits: 95.5,
-        };
-        let entry = record.seal(&keys, "list");
+        let written = record(
+            "p@ss\"w0rd",
+            Some(UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)),
+            95.5,
+        );
+        let entry = written.seal(Encrypted, &keys, "list", "alice");
         assert!(!entry.contains("p@ss"), "{entry}");
-        assert_eq!(Record::open(&keys, "list", &entry), Ok(record));
+        assert!(!entry.contains("alice"), "{entry}");
+        let read = Record::open(Encrypted, &keys, "list", &entry).unwrap();
+        assert_eq!(
+            read,
+            Record {
+                principal: "alice".to_owned(),
+                ..written
+            }
+        );
+        assert_eq!(read.length, 9);
     }
 
     #[test]
     fn an_unknown_time_round_trips_as_unknown() {
         let keys = keys();
-        let record = Record {
-            password: Secret::new("x".to_owned()),
-            created_at: None,
-            entropy_bits: 0.0,
-        };
+        let written = record("x", None, 0.0);
+        let read = Record::open(
+            Encrypted,
+            &keys,
+            "k",
+            &written.seal(Encrypted, &keys, "k", ""),
+        );
+        assert_eq!(read, Ok(written));
+    }
+
+    #[test]
+    fn metadata_entries_hold_no_secret_and_read_back_without_one() {
+        let keys = keys();
+        let written = record(
+            "Tr0ub4dor&3-unique",
+            Some(UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)),
+            72.0,
+        );
+        let entry = written.seal(Metadata, &keys, "list", "alice");
+        assert!(!entry.contains("Tr0ub4dor"), "{entry}");
         assert_eq!(
-            Record::open(&keys, "k", &record.seal(&keys, "k")),
-            Ok(record)
+            entry,
+            r#"m1:{"created_at_ms":1700000000123,"length":18,"entropy_bits":72.0,"principal":"alice"}"#
+        );
+        let read = Record::open(Metadata, &keys, "list", &entry).unwrap();
+        assert_eq!(
+            read,
+            Record {
+                password: Secret::new(String::new()),
+                length: 18,
+                principal: "alice".to_owned(),
+                created_at: written.created_at,
+                entropy_bits: 72.0,
+            }
+        );
+    }
+
+    #[test]
+    fn each_mode_skips_the_others_entries() {
+        let keys = keys();
+        let written = record("s3cret-s3cret", Some(SystemTime::now()), 1.0);
+        let encrypted = written.seal(Encrypted, &keys, "l", "p");
+        let metadata = written.seal(Metadata, &keys, "l", "p");
+        assert_eq!(
+            Record::open(Metadata, &keys, "l", &encrypted),
+            Err(Skip::OtherMode)
+        );
+        assert_eq!(
+            Record::open(Encrypted, &keys, "l", &metadata),
+            Err(Skip::OtherMode)
         );
     }
 
     #[test]
     fn entries_that_are_not_ours_are_skipped_never_returned() {
         let keys = keys();
-        let record = Record::new(Secret::new("s".into()), 1.0, SystemTime::now());
-        let entry = record.seal(&keys, "alice");
-        assert_eq!(Record::open(&keys, "bob", &entry), Err(Skip::AuthFailed));
+        let written = Record::new(Secret::new("s".into()), 1.0, SystemTime::now());
+        let entry = written.seal(Encrypted, &keys, "alice", "alice");
         assert_eq!(
-            Record::open(&KeyRing::ephemeral(), "alice", &entry),
+            Record::open(Encrypted, &keys, "bob", &entry),
+            Err(Skip::AuthFailed)
+        );
+        assert_eq!(
+            Record::open(Encrypted, &KeyRing::ephemeral(), "alice", &entry),
             Err(Skip::UnknownKeyId)
         );
-        assert_eq!(Record::open(&keys, "alice", "abc123"), Err(Skip::NotOurs));
         let json = r#"{"password":"plain","created_at_ms":1}"#;
-        assert_eq!(Record::open(&keys, "alice", json), Err(Skip::NotOurs));
+        for mode in [Encrypted, Metadata] {
+            for foreign in ["abc123", json] {
+                assert_eq!(
+                    Record::open(mode, &keys, "alice", foreign),
+                    Err(Skip::NotOurs),
+                    "{mode} {foreign}"
+                );
+            }
+        }
+        // A metadata entry carrying a password is not one of ours.
+        let smuggled =
+            r#"m1:{"length":5,"entropy_bits":1.0,"principal":"alice","password":"plain"}"#;
+        assert_eq!(
+            Record::open(Metadata, &keys, "alice", smuggled),
+            Err(Skip::NotOurs)
+        );
+    }
+
+    #[test]
+    fn modes_parse_from_their_names() {
+        for mode in [Encrypted, Metadata] {
+            assert_eq!(mode.as_str().parse::<HistoryMode>(), Ok(mode));
+        }
+        assert!("plaintext".parse::<HistoryMode>().is_err());
+        assert_eq!(HistoryMode::default(), Encrypted);
     }
 }

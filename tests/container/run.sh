@@ -19,7 +19,10 @@
 # 3. runs it read-only, without capabilities, as 65532, against a host
 #    redis-server; calls it over gRPC from the host; checks `healthcheck`;
 #    checks `podman stop` gives a clean exit 0 within 2 s;
-# 4. validates docker-compose.yml and runs its app service with podman-compose.
+# 4. validates docker-compose.yml (hardening, limits, secrets in the read-only
+#    volume only); runs its init-secrets service (twice: idempotent) and its
+#    app service with podman-compose, and calls the app over TLS with the CA
+#    and token copied out of the volume.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -46,7 +49,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 redis_pid=
 cleanup() {
   podman rm -f -t 0 giropops-ct >/dev/null 2>&1 || true
-  podman rm -f -t 0 giropops-senhas_app_1 >/dev/null 2>&1 || true
+  podman rm -f -t 0 giropops-senhas_app_1 giropops-senhas_init-secrets_1 >/dev/null 2>&1 || true
+  podman volume rm -f giropops-senhas_secrets >/dev/null 2>&1 || true
   if [ -n "$redis_pid" ]; then kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
@@ -180,32 +184,98 @@ echo "# 4. docker-compose.yml"
 export TEST_REDIS_PORT=$redis_port TEST_APP_PORT=$(free_port)
 compose=(podman-compose -f docker-compose.yml -f tests/container/compose.override.yml)
 check "podman-compose validates docker-compose.yml" bash -c "podman-compose -f docker-compose.yml config >/dev/null"
-check "compose hardening: read_only, cap_drop, no-new-privileges, healthchecks, named volume, appendonly" python3 - <<'PY'
-import subprocess, sys, yaml
+check "compose: hardening, limits, secrets only in the read-only volume, gRPC on 127.0.0.1, metrics unpublished" python3 - <<'PY'
+import re, subprocess, sys, yaml
 cfg = yaml.safe_load(subprocess.run(["podman-compose", "-f", "docker-compose.yml", "config"], capture_output=True, check=True, text=True).stdout)
-app, redis = cfg["services"]["app"], cfg["services"]["redis"]
-checks = [
-    all(s.get("read_only") for s in (app, redis)),
-    all(s.get("cap_drop") == ["ALL"] for s in (app, redis)),
-    all("no-new-privileges:true" in s.get("security_opt", []) for s in (app, redis)),
-    all("healthcheck" in s for s in (app, redis)),
-    app["depends_on"]["redis"]["condition"] == "service_healthy",
-    "ports" not in redis,
-    any(str(p).endswith("50051") for p in app["ports"]),
-    "redis-data" in cfg.get("volumes", {}) and any(str(v).startswith("redis-data:") for v in redis["volumes"]),
-    "--appendonly" in redis["command"],
-    app["environment"]["REDIS_URL"] == "redis://redis:6379",
-    ":" in redis["image"] and not redis["image"].endswith(":latest"),
-    all(s.get("restart") for s in (app, redis)),
-]
-sys.exit(0 if all(checks) else 1)
+services = cfg["services"]
+app, redis, init = services["app"], services["redis"], services["init-secrets"]
+env = app["environment"]
+failed = []
+def need(what, ok):
+    if not ok:
+        failed.append(what)
+need("read_only, cap_drop ALL, no-new-privileges everywhere", all(
+    s.get("read_only") and s.get("cap_drop") == ["ALL"]
+    and "no-new-privileges:true" in s.get("security_opt", []) for s in (app, redis, init)))
+need("init-secrets may only chown", init.get("cap_add", []) == ["CHOWN"])
+need("init-secrets runs init-secrets --dir /run/secrets",
+     init["command"][:3] == ["init-secrets", "--dir", "/run/secrets"])
+need("init-secrets has no network", init.get("network_mode") == "none")
+need("init-secrets writes the secrets volume", "secrets:/run/secrets" in init["volumes"])
+need("app and redis mount it read-only", all("secrets:/run/secrets:ro" in s["volumes"] for s in (app, redis)))
+need("named volumes", {"redis-data", "secrets"} <= set(cfg.get("volumes", {})))
+need("app waits for init-secrets and a healthy redis",
+     app["depends_on"]["redis"]["condition"] == "service_healthy"
+     and app["depends_on"]["init-secrets"]["condition"] == "service_completed_successfully")
+need("redis waits for init-secrets",
+     redis["depends_on"]["init-secrets"]["condition"] == "service_completed_successfully")
+need("healthchecks", all("healthcheck" in s for s in (app, redis)))
+need("gRPC published on 127.0.0.1 only, metrics not at all",
+     [str(p) for p in app["ports"]] == ["127.0.0.1:50051:50051"] and "ports" not in redis)
+need("redis: ACL file from the volume, append-only",
+     "--aclfile" in redis["command"] and "/run/secrets/redis-users.acl" in redis["command"]
+     and "--appendonly" in redis["command"] and any(str(v).startswith("redis-data:") for v in redis["volumes"]))
+need("the app reads every secret from /run/secrets", all(
+    str(env.get(k, "")).startswith("/run/secrets/")
+    for k in ("REDIS_PASSWORD_FILE", "TLS_CERT_FILE", "TLS_KEY_FILE", "AUTH_TOKENS_FILE", "HISTORY_KEYS_FILE")))
+need("no password in REDIS_URL", not re.match(r"^rediss?://[^@/]*:[^@/]*@", env["REDIS_URL"]))
+for name, s in services.items():
+    for key, value in (s.get("environment") or {}).items():
+        need(f"{name}: {key} holds no secret", key.endswith("_FILE")
+             or not re.search("PASSWORD|TOKEN|SECRET|CREDENTIAL", key) and "gps_" not in str(value))
+need("mem, pids and nofile limits on app and redis", all(
+    s.get("mem_limit") and s.get("pids_limit") and s.get("ulimits", {}).get("nofile") for s in (app, redis)))
+need("redis image pinned", ":" in redis["image"] and not redis["image"].endswith(":latest"))
+need("restart policies", all(s.get("restart") for s in (app, redis)))
+for what in failed:
+    print("compose:", what, file=sys.stderr)
+sys.exit(1 if failed else 0)
 PY
+podman volume rm -f giropops-senhas_secrets >/dev/null 2>&1 || true
+init_secrets() {
+  "${compose[@]}" up --no-build --no-deps init-secrets >"$work/init-secrets.log" 2>&1 &&
+    test "$(podman inspect giropops-senhas_init-secrets_1 --format '{{.State.ExitCode}}')" = 0
+}
+check "compose init-secrets writes the secrets volume" init_secrets
+secrets_dir=$(podman volume inspect giropops-senhas_secrets --format '{{.Mountpoint}}')
+token_before=$(cat "$secrets_dir/token" 2>/dev/null || true)
+secret_files_private() {
+  local expected='ca.pem 640 65532:1000
+history-keys 600 65532:1000
+redis-password 600 65532:1000
+redis-users.acl 640 65532:1000
+server-key.pem 600 65532:1000
+server.pem 640 65532:1000
+token 600 65532:1000
+tokens 640 65532:1000'
+  test "$(cd "$secrets_dir" && stat -c '%n %a %u:%g' -- * | sort)" = "$expected"
+}
+check "the secrets: 0600/0640, the app's user, redis's group" secret_files_private
+init_secrets_again_keeps_them() {
+  init_secrets && grep -q 'already there, kept' "$work/init-secrets.log" &&
+    test -n "$token_before" && test "$(cat "$secrets_dir/token")" = "$token_before"
+}
+check "compose init-secrets again keeps every file" init_secrets_again_keeps_them
 "${compose[@]}" up -d --no-build --no-deps app >/dev/null 2>&1
-compose_addr="http://127.0.0.1:$TEST_APP_PORT"
-for _ in $(seq 100); do "$bin" healthcheck --addr "$compose_addr" >/dev/null 2>&1 && break; sleep 0.1; done
-check "compose app service is SERVING" "$bin" healthcheck --addr "$compose_addr"
-check "compose app service generates" bash -c "'$bin' generate --addr '$compose_addr' --no-store >/dev/null"
-"${compose[@]}" down -t 10 >/dev/null 2>&1 || true
+compose_addr="https://localhost:$TEST_APP_PORT"
+# The README's way to call the service: the CA and the token out of the volume.
+podman cp giropops-senhas_app_1:/run/secrets/ca.pem "$work/ca.pem" >/dev/null 2>&1 || true
+podman cp giropops-senhas_app_1:/run/secrets/token "$work/token" >/dev/null 2>&1 || true
+tls=(--addr "$compose_addr" --ca-file "$work/ca.pem")
+for _ in $(seq 100); do "$bin" healthcheck "${tls[@]}" >/dev/null 2>&1 && break; sleep 0.1; done
+check "the CA and the token copy out of the app container (podman cp)" test -s "$work/ca.pem" -a -s "$work/token"
+check "compose app service is SERVING over TLS" "$bin" healthcheck "${tls[@]}"
+check "compose app service refuses plaintext" bash -c "! '$bin' healthcheck --addr 'http://127.0.0.1:$TEST_APP_PORT' >/dev/null 2>&1"
+check "compose app service's own health check (HEALTHCHECK_ADDR, TLS)" \
+  podman exec giropops-senhas_app_1 /giropops-senhas healthcheck --ca-file /run/secrets/ca.pem
+check "compose app service generates for the token, stored" bash -c \
+  "'$bin' generate ${tls[*]} --token-file '$work/token' --json | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)[\"stored\"] else 1)'"
+check "compose app service lists the token's history, its principal named" bash -c \
+  "'$bin' list ${tls[*]} --token-file '$work/token' --json | python3 -c 'import json,sys; r=json.load(sys.stdin)[\"passwords\"]; sys.exit(0 if r and r[0][\"principal\"] == \"operator\" else 1)'"
+check "compose app service refuses the history to anonymous callers" bash -c \
+  "! '$bin' list ${tls[*]} >/dev/null 2>&1"
+"${compose[@]}" down -v -t 10 >/dev/null 2>&1 || true
+podman volume rm -f giropops-senhas_secrets >/dev/null 2>&1 || true
 
 echo "# container test: $pass passed, $fail failed"
 echo "$pass passed, $fail failed"

@@ -3,7 +3,7 @@
 //! overridden with `REDIS_SERVER_BIN` and `REDIS_SENTINEL_BIN`.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,8 +14,11 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: TempDir,
-    /// Added to the command line (kept across restarts).
-    args: Vec<String>,
+    /// Arguments after the defaults (a later one wins).
+    extra_args: Vec<String>,
+    /// `user:password@` for the harness's own connections, when the
+    /// default user is off.
+    credentials: Option<String>,
 }
 
 /// A port that was free a moment ago.
@@ -29,26 +32,23 @@ pub fn free_port() -> u16 {
 impl RedisServer {
     /// Starts a server and waits until it answers PING.
     pub fn start() -> RedisServer {
-        RedisServer::start_with(&[])
+        RedisServer::start_with(&[], None)
     }
 
-    /// Starts a server with extra `args` (e.g. `--replicaof`, TLS) and
-    /// waits until its plaintext port answers PING.
-    pub fn start_with(args: &[&str]) -> RedisServer {
+    /// Starts a server with `extra_args` after the defaults (e.g.
+    /// `--appendonly yes`), and waits until it answers PING; the harness
+    /// connects as `credentials` (`(user, password)`) when given.
+    pub fn start_with(extra_args: &[&str], credentials: Option<(&str, &str)>) -> RedisServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut server = RedisServer {
             child: None,
             port: free_port(),
             dir,
-            args: args.iter().map(|a| a.to_string()).collect(),
+            extra_args: extra_args.iter().map(|a| (*a).to_owned()).collect(),
+            credentials: credentials.map(|(user, password)| format!("{user}:{password}@")),
         };
         server.spawn();
         server
-    }
-
-    /// Its temp dir (for sockets and certificates).
-    pub fn dir(&self) -> &std::path::Path {
-        self.dir.path()
     }
 
     /// `INFO section`, as text.
@@ -61,6 +61,12 @@ impl RedisServer {
     /// `redis://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Its working directory (`--dir`): the append-only files, if any, and
+    /// room for sockets and certificates.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     /// The port it listens on (kept across restarts).
@@ -81,7 +87,7 @@ impl RedisServer {
             .arg(self.dir.path())
             .arg("--logfile")
             .arg(self.log_path())
-            .args(&self.args)
+            .args(&self.extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -103,7 +109,12 @@ impl RedisServer {
     }
 
     fn connection(&self) -> redis::RedisResult<redis::Connection> {
-        let client = redis::Client::open(self.url())?;
+        let url = format!(
+            "redis://{}127.0.0.1:{}",
+            self.credentials.as_deref().unwrap_or(""),
+            self.port
+        );
+        let client = redis::Client::open(url)?;
         client.get_connection_with_timeout(Duration::from_secs(2))
     }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use giropops_senhas::auth::Scopes;
 use giropops_senhas::config::{ServerConfig, TrustConfig};
-use giropops_senhas::history::{HistoryConfig, RedisTarget};
+use giropops_senhas::history::{HistoryConfig, HistoryMode, RedisTarget};
 use giropops_senhas::keyring::KeyRing;
 use giropops_senhas::proto::v1::password_service_client::PasswordServiceClient;
 use tokio::net::TcpListener;
@@ -49,6 +49,7 @@ pub fn redis_config(redis_url: &str, cap: usize) -> ServerConfig {
             min_replicas_ack: 0,
             wait_timeout: Duration::from_millis(200),
             keys: KeyRing::ephemeral(),
+            mode: HistoryMode::Encrypted,
             ttl: Duration::from_secs(24 * 3600),
         }),
         trust: TrustConfig {

@@ -378,12 +378,22 @@ func (x *ListPasswordsResponse) GetPasswords() []*PasswordRecord {
 type PasswordRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The password or passphrase as it was generated. Treat it as a secret.
+	// Empty when the server runs with HISTORY_MODE=metadata: it then stores
+	// no secret at all, only the other fields (an audit trail).
 	Password string `protobuf:"bytes,1,opt,name=password,proto3" json:"password,omitempty"`
 	// When it was generated and stored. Unset for entries written by the
 	// original Flask app.
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// Its strength in bits, as reported when it was generated (0: unknown).
-	EntropyBits   float64 `protobuf:"fixed64,3,opt,name=entropy_bits,json=entropyBits,proto3" json:"entropy_bits,omitempty"`
+	EntropyBits float64 `protobuf:"fixed64,3,opt,name=entropy_bits,json=entropyBits,proto3" json:"entropy_bits,omitempty"`
+	// Length of the password or passphrase in characters (all generated
+	// secrets are ASCII): 4 to 1024 for passwords. Set in both history
+	// modes; 0 for entries written before it was recorded.
+	Length uint32 `protobuf:"varint,4,opt,name=length,proto3" json:"length,omitempty"`
+	// Who generated it: the token name, the client certificate SAN, or
+	// "anonymous" (never the token). Set in both history modes; empty for
+	// entries written before it was recorded.
+	Principal     string `protobuf:"bytes,5,opt,name=principal,proto3" json:"principal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -437,6 +447,20 @@ func (x *PasswordRecord) GetEntropyBits() float64 {
 		return x.EntropyBits
 	}
 	return 0
+}
+
+func (x *PasswordRecord) GetLength() uint32 {
+	if x != nil {
+		return x.Length
+	}
+	return 0
+}
+
+func (x *PasswordRecord) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
 }
 
 // GeneratePassphraseRequest describes a passphrase. With no field set: six
@@ -892,12 +916,14 @@ const file_giropops_v1_password_service_proto_rawDesc = "" +
 	"\x14ListPasswordsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\rR\bpageSize\"R\n" +
 	"\x15ListPasswordsResponse\x129\n" +
-	"\tpasswords\x18\x01 \x03(\v2\x1b.giropops.v1.PasswordRecordR\tpasswords\"\x8a\x01\n" +
+	"\tpasswords\x18\x01 \x03(\v2\x1b.giropops.v1.PasswordRecordR\tpasswords\"\xc0\x01\n" +
 	"\x0ePasswordRecord\x12\x1a\n" +
 	"\bpassword\x18\x01 \x01(\tR\bpassword\x129\n" +
 	"\n" +
 	"created_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12!\n" +
-	"\fentropy_bits\x18\x03 \x01(\x01R\ventropyBits\"\xd7\x01\n" +
+	"\fentropy_bits\x18\x03 \x01(\x01R\ventropyBits\x12\x16\n" +
+	"\x06length\x18\x04 \x01(\rR\x06length\x12\x1c\n" +
+	"\tprincipal\x18\x05 \x01(\tR\tprincipal\"\xd7\x01\n" +
 	"\x19GeneratePassphraseRequest\x12\x1d\n" +
 	"\n" +
 	"word_count\x18\x01 \x01(\rR\twordCount\x12!\n" +

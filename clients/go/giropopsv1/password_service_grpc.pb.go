@@ -44,7 +44,8 @@ type PasswordServiceClient interface {
 	// UNAVAILABLE when the history store cannot be reached.
 	GeneratePassword(ctx context.Context, in *GeneratePasswordRequest, opts ...grpc.CallOption) (*GeneratePasswordResponse, error)
 	// ListPasswords returns the most recently generated secrets, newest
-	// first. Errors: INVALID_ARGUMENT for a bad page_size; FAILED_PRECONDITION
+	// first (their metadata only, with empty passwords, when the server runs
+	// with HISTORY_MODE=metadata). Errors: INVALID_ARGUMENT for a bad page_size; FAILED_PRECONDITION
 	// when the server keeps no history; UNAVAILABLE when the history store
 	// cannot be reached.
 	ListPasswords(ctx context.Context, in *ListPasswordsRequest, opts ...grpc.CallOption) (*ListPasswordsResponse, error)
@@ -147,7 +148,8 @@ type PasswordServiceServer interface {
 	// UNAVAILABLE when the history store cannot be reached.
 	GeneratePassword(context.Context, *GeneratePasswordRequest) (*GeneratePasswordResponse, error)
 	// ListPasswords returns the most recently generated secrets, newest
-	// first. Errors: INVALID_ARGUMENT for a bad page_size; FAILED_PRECONDITION
+	// first (their metadata only, with empty passwords, when the server runs
+	// with HISTORY_MODE=metadata). Errors: INVALID_ARGUMENT for a bad page_size; FAILED_PRECONDITION
 	// when the server keeps no history; UNAVAILABLE when the history store
 	// cannot be reached.
 	ListPasswords(context.Context, *ListPasswordsRequest) (*ListPasswordsResponse, error)

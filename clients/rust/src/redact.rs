@@ -46,11 +46,17 @@ impl fmt::Debug for PasswordRecord {
             password,
             created_at,
             entropy_bits,
+            length,
+            principal,
         } = self;
+        // `length` and `principal` are metadata, not secrets: shown as they
+        // are (an audit trail is their point).
         f.debug_struct("PasswordRecord")
             .field("password", &Redacted(password))
             .field("created_at", created_at)
             .field("entropy_bits", entropy_bits)
+            .field("length", length)
+            .field("principal", principal)
             .finish()
     }
 }
@@ -150,5 +156,21 @@ mod tests {
             assert!(!text.contains(secret), "{text}");
             assert!(text.contains("<redacted, 15 bytes>"), "{text}");
         }
+    }
+
+    #[test]
+    fn a_record_shows_its_metadata() {
+        let text = format!(
+            "{:?}",
+            PasswordRecord {
+                password: "hunter2-Secret!".into(),
+                length: 15,
+                principal: "alice".into(),
+                ..Default::default()
+            }
+        );
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("length: 15"), "{text}");
+        assert!(text.contains("principal: \"alice\""), "{text}");
     }
 }

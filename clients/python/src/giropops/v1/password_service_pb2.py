@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"giropops/v1/password_service.proto\x12\x0bgiropops.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x03\n\x17GeneratePasswordRequest\x12\x0e\n\x06length\x18\x01 \x01(\r\x12\x17\n\x0finclude_numbers\x18\x02 \x01(\x08\x12\x1d\n\x15include_special_chars\x18\x03 \x01(\x08\x12\x1e\n\x11include_lowercase\x18\x04 \x01(\x08H\x00\x88\x01\x01\x12\x1e\n\x11include_uppercase\x18\x05 \x01(\x08H\x01\x88\x01\x01\x12\x15\n\rmin_lowercase\x18\x06 \x01(\r\x12\x15\n\rmin_uppercase\x18\x07 \x01(\r\x12\x12\n\nmin_digits\x18\x08 \x01(\r\x12\x14\n\x0cmin_specials\x18\t \x01(\r\x12\x19\n\x11\x65xclude_ambiguous\x18\n \x01(\x08\x12\x15\n\rexclude_chars\x18\x0b \x01(\t\x12\x15\n\rspecial_chars\x18\x0c \x01(\t\x12\r\n\x05\x63ount\x18\r \x01(\r\x12\x12\n\x05store\x18\x0e \x01(\x08H\x02\x88\x01\x01\x42\x14\n\x12_include_lowercaseB\x14\n\x12_include_uppercaseB\x08\n\x06_store\"\x95\x01\n\x18GeneratePasswordResponse\x12\x10\n\x08password\x18\x01 \x01(\t\x12\x14\n\x0c\x65ntropy_bits\x18\x02 \x01(\x01\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06stored\x18\x04 \x01(\x08\x12\x11\n\tpasswords\x18\x05 \x03(\t\")\n\x14ListPasswordsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\"G\n\x15ListPasswordsResponse\x12.\n\tpasswords\x18\x01 \x03(\x0b\x32\x1b.giropops.v1.PasswordRecord\"h\n\x0ePasswordRecord\x12\x10\n\x08password\x18\x01 \x01(\t\x12.\n\ncreated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x65ntropy_bits\x18\x03 \x01(\x01\"\x9f\x01\n\x19GeneratePassphraseRequest\x12\x12\n\nword_count\x18\x01 \x01(\r\x12\x16\n\tseparator\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x12\n\ncapitalize\x18\x03 \x01(\x08\x12\x16\n\x0einclude_number\x18\x04 \x01(\x08\x12\x12\n\x05store\x18\x05 \x01(\x08H\x01\x88\x01\x01\x42\x0c\n\n_separatorB\x08\n\x06_store\"\x86\x01\n\x1aGeneratePassphraseResponse\x12\x12\n\npassphrase\x18\x01 \x01(\t\x12\x14\n\x0c\x65ntropy_bits\x18\x02 \x01(\x01\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06stored\x18\x04 \x01(\x08\"=\n\x14\x43heckPasswordRequest\x12\x10\n\x08password\x18\x01 \x01(\t\x12\x13\n\x0buser_inputs\x18\x02 \x03(\t\"\x9b\x01\n\x15\x43heckPasswordResponse\x12\r\n\x05score\x18\x01 \x01(\r\x12\x15\n\rguesses_log10\x18\x02 \x01(\x01\x12\x1a\n\x12\x63rack_time_display\x18\x03 \x01(\t\x12\x1a\n\x12\x63rack_time_seconds\x18\x04 \x01(\x01\x12\x0f\n\x07warning\x18\x05 \x01(\t\x12\x13\n\x0bsuggestions\x18\x06 \x03(\t\"^\n\x16StreamPasswordsRequest\x12\x35\n\x07options\x18\x01 \x01(\x0b\x32$.giropops.v1.GeneratePasswordRequest\x12\r\n\x05\x63ount\x18\x02 \x01(\r\"A\n\x17StreamPasswordsResponse\x12\x10\n\x08password\x18\x01 \x01(\t\x12\x14\n\x0c\x65ntropy_bits\x18\x02 \x01(\x01\x32\xe9\x03\n\x0fPasswordService\x12_\n\x10GeneratePassword\x12$.giropops.v1.GeneratePasswordRequest\x1a%.giropops.v1.GeneratePasswordResponse\x12V\n\rListPasswords\x12!.giropops.v1.ListPasswordsRequest\x1a\".giropops.v1.ListPasswordsResponse\x12\x65\n\x12GeneratePassphrase\x12&.giropops.v1.GeneratePassphraseRequest\x1a\'.giropops.v1.GeneratePassphraseResponse\x12V\n\rCheckPassword\x12!.giropops.v1.CheckPasswordRequest\x1a\".giropops.v1.CheckPasswordResponse\x12^\n\x0fStreamPasswords\x12#.giropops.v1.StreamPasswordsRequest\x1a$.giropops.v1.StreamPasswordsResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"giropops/v1/password_service.proto\x12\x0bgiropops.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x03\n\x17GeneratePasswordRequest\x12\x0e\n\x06length\x18\x01 \x01(\r\x12\x17\n\x0finclude_numbers\x18\x02 \x01(\x08\x12\x1d\n\x15include_special_chars\x18\x03 \x01(\x08\x12\x1e\n\x11include_lowercase\x18\x04 \x01(\x08H\x00\x88\x01\x01\x12\x1e\n\x11include_uppercase\x18\x05 \x01(\x08H\x01\x88\x01\x01\x12\x15\n\rmin_lowercase\x18\x06 \x01(\r\x12\x15\n\rmin_uppercase\x18\x07 \x01(\r\x12\x12\n\nmin_digits\x18\x08 \x01(\r\x12\x14\n\x0cmin_specials\x18\t \x01(\r\x12\x19\n\x11\x65xclude_ambiguous\x18\n \x01(\x08\x12\x15\n\rexclude_chars\x18\x0b \x01(\t\x12\x15\n\rspecial_chars\x18\x0c \x01(\t\x12\r\n\x05\x63ount\x18\r \x01(\r\x12\x12\n\x05store\x18\x0e \x01(\x08H\x02\x88\x01\x01\x42\x14\n\x12_include_lowercaseB\x14\n\x12_include_uppercaseB\x08\n\x06_store\"\x95\x01\n\x18GeneratePasswordResponse\x12\x10\n\x08password\x18\x01 \x01(\t\x12\x14\n\x0c\x65ntropy_bits\x18\x02 \x01(\x01\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06stored\x18\x04 \x01(\x08\x12\x11\n\tpasswords\x18\x05 \x03(\t\")\n\x14ListPasswordsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\"G\n\x15ListPasswordsResponse\x12.\n\tpasswords\x18\x01 \x03(\x0b\x32\x1b.giropops.v1.PasswordRecord\"\x8b\x01\n\x0ePasswordRecord\x12\x10\n\x08password\x18\x01 \x01(\t\x12.\n\ncreated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x65ntropy_bits\x18\x03 \x01(\x01\x12\x0e\n\x06length\x18\x04 \x01(\r\x12\x11\n\tprincipal\x18\x05 \x01(\t\"\x9f\x01\n\x19GeneratePassphraseRequest\x12\x12\n\nword_count\x18\x01 \x01(\r\x12\x16\n\tseparator\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x12\n\ncapitalize\x18\x03 \x01(\x08\x12\x16\n\x0einclude_number\x18\x04 \x01(\x08\x12\x12\n\x05store\x18\x05 \x01(\x08H\x01\x88\x01\x01\x42\x0c\n\n_separatorB\x08\n\x06_store\"\x86\x01\n\x1aGeneratePassphraseResponse\x12\x12\n\npassphrase\x18\x01 \x01(\t\x12\x14\n\x0c\x65ntropy_bits\x18\x02 \x01(\x01\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06stored\x18\x04 \x01(\x08\"=\n\x14\x43heckPasswordRequest\x12\x10\n\x08password\x18\x01 \x01(\t\x12\x13\n\x0buser_inputs\x18\x02 \x03(\t\"\x9b\x01\n\x15\x43heckPasswordResponse\x12\r\n\x05score\x18\x01 \x01(\r\x12\x15\n\rguesses_log10\x18\x02 \x01(\x01\x12\x1a\n\x12\x63rack_time_display\x18\x03 \x01(\t\x12\x1a\n\x12\x63rack_time_seconds\x18\x04 \x01(\x01\x12\x0f\n\x07warning\x18\x05 \x01(\t\x12\x13\n\x0bsuggestions\x18\x06 \x03(\t\"^\n\x16StreamPasswordsRequest\x12\x35\n\x07options\x18\x01 \x01(\x0b\x32$.giropops.v1.GeneratePasswordRequest\x12\r\n\x05\x63ount\x18\x02 \x01(\r\"A\n\x17StreamPasswordsResponse\x12\x10\n\x08password\x18\x01 \x01(\t\x12\x14\n\x0c\x65ntropy_bits\x18\x02 \x01(\x01\x32\xe9\x03\n\x0fPasswordService\x12_\n\x10GeneratePassword\x12$.giropops.v1.GeneratePasswordRequest\x1a%.giropops.v1.GeneratePasswordResponse\x12V\n\rListPasswords\x12!.giropops.v1.ListPasswordsRequest\x1a\".giropops.v1.ListPasswordsResponse\x12\x65\n\x12GeneratePassphrase\x12&.giropops.v1.GeneratePassphraseRequest\x1a\'.giropops.v1.GeneratePassphraseResponse\x12V\n\rCheckPassword\x12!.giropops.v1.CheckPasswordRequest\x1a\".giropops.v1.CheckPasswordResponse\x12^\n\x0fStreamPasswords\x12#.giropops.v1.StreamPasswordsRequest\x1a$.giropops.v1.StreamPasswordsResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,20 +40,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTPASSWORDSREQUEST']._serialized_end=691
   _globals['_LISTPASSWORDSRESPONSE']._serialized_start=693
   _globals['_LISTPASSWORDSRESPONSE']._serialized_end=764
-  _globals['_PASSWORDRECORD']._serialized_start=766
-  _globals['_PASSWORDRECORD']._serialized_end=870
-  _globals['_GENERATEPASSPHRASEREQUEST']._serialized_start=873
-  _globals['_GENERATEPASSPHRASEREQUEST']._serialized_end=1032
-  _globals['_GENERATEPASSPHRASERESPONSE']._serialized_start=1035
-  _globals['_GENERATEPASSPHRASERESPONSE']._serialized_end=1169
-  _globals['_CHECKPASSWORDREQUEST']._serialized_start=1171
-  _globals['_CHECKPASSWORDREQUEST']._serialized_end=1232
-  _globals['_CHECKPASSWORDRESPONSE']._serialized_start=1235
-  _globals['_CHECKPASSWORDRESPONSE']._serialized_end=1390
-  _globals['_STREAMPASSWORDSREQUEST']._serialized_start=1392
-  _globals['_STREAMPASSWORDSREQUEST']._serialized_end=1486
-  _globals['_STREAMPASSWORDSRESPONSE']._serialized_start=1488
-  _globals['_STREAMPASSWORDSRESPONSE']._serialized_end=1553
-  _globals['_PASSWORDSERVICE']._serialized_start=1556
-  _globals['_PASSWORDSERVICE']._serialized_end=2045
+  _globals['_PASSWORDRECORD']._serialized_start=767
+  _globals['_PASSWORDRECORD']._serialized_end=906
+  _globals['_GENERATEPASSPHRASEREQUEST']._serialized_start=909
+  _globals['_GENERATEPASSPHRASEREQUEST']._serialized_end=1068
+  _globals['_GENERATEPASSPHRASERESPONSE']._serialized_start=1071
+  _globals['_GENERATEPASSPHRASERESPONSE']._serialized_end=1205
+  _globals['_CHECKPASSWORDREQUEST']._serialized_start=1207
+  _globals['_CHECKPASSWORDREQUEST']._serialized_end=1268
+  _globals['_CHECKPASSWORDRESPONSE']._serialized_start=1271
+  _globals['_CHECKPASSWORDRESPONSE']._serialized_end=1426
+  _globals['_STREAMPASSWORDSREQUEST']._serialized_start=1428
+  _globals['_STREAMPASSWORDSREQUEST']._serialized_end=1522
+  _globals['_STREAMPASSWORDSRESPONSE']._serialized_start=1524
+  _globals['_STREAMPASSWORDSRESPONSE']._serialized_end=1589
+  _globals['_PASSWORDSERVICE']._serialized_start=1592
+  _globals['_PASSWORDSERVICE']._serialized_end=2081
 # @@protoc_insertion_point(module_scope)

@@ -68,14 +68,18 @@ class ListPasswordsResponse(_message.Message):
     def __init__(self, passwords: _Optional[_Iterable[_Union[PasswordRecord, _Mapping]]] = ...) -> None: ...
 
 class PasswordRecord(_message.Message):
-    __slots__ = ("password", "created_at", "entropy_bits")
+    __slots__ = ("password", "created_at", "entropy_bits", "length", "principal")
     PASSWORD_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     ENTROPY_BITS_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
     password: str
     created_at: _timestamp_pb2.Timestamp
     entropy_bits: float
-    def __init__(self, password: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., entropy_bits: _Optional[float] = ...) -> None: ...
+    length: int
+    principal: str
+    def __init__(self, password: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., entropy_bits: _Optional[float] = ..., length: _Optional[int] = ..., principal: _Optional[str] = ...) -> None: ...
 
 class GeneratePassphraseRequest(_message.Message):
     __slots__ = ("word_count", "separator", "capitalize", "include_number", "store")

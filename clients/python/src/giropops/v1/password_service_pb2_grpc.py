@@ -84,7 +84,8 @@ class PasswordServiceServicer:
 
     def ListPasswords(self, request, context):
         """ListPasswords returns the most recently generated secrets, newest
-        first. Errors: INVALID_ARGUMENT for a bad page_size; FAILED_PRECONDITION
+        first (their metadata only, with empty passwords, when the server runs
+        with HISTORY_MODE=metadata). Errors: INVALID_ARGUMENT for a bad page_size; FAILED_PRECONDITION
         when the server keeps no history; UNAVAILABLE when the history store
         cannot be reached.
         """

@@ -125,7 +125,11 @@ export interface ListPasswordsResponse {
 
 /** PasswordRecord is one entry of the history. */
 export interface PasswordRecord {
-  /** The password or passphrase as it was generated. Treat it as a secret. */
+  /**
+   * The password or passphrase as it was generated. Treat it as a secret.
+   * Empty when the server runs with HISTORY_MODE=metadata: it then stores
+   * no secret at all, only the other fields (an audit trail).
+   */
   password: string;
   /**
    * When it was generated and stored. Unset for entries written by the
@@ -136,6 +140,18 @@ export interface PasswordRecord {
     | undefined;
   /** Its strength in bits, as reported when it was generated (0: unknown). */
   entropyBits: number;
+  /**
+   * Length of the password or passphrase in characters (all generated
+   * secrets are ASCII): 4 to 1024 for passwords. Set in both history
+   * modes; 0 for entries written before it was recorded.
+   */
+  length: number;
+  /**
+   * Who generated it: the token name, the client certificate SAN, or
+   * "anonymous" (never the token). Set in both history modes; empty for
+   * entries written before it was recorded.
+   */
+  principal: string;
 }
 
 /**
@@ -855,7 +871,7 @@ export const ListPasswordsResponse: MessageFns<ListPasswordsResponse> = {
 };
 
 function createBasePasswordRecord(): PasswordRecord {
-  return { password: "", createdAt: undefined, entropyBits: 0 };
+  return { password: "", createdAt: undefined, entropyBits: 0, length: 0, principal: "" };
 }
 
 export const PasswordRecord: MessageFns<PasswordRecord> = {
@@ -868,6 +884,12 @@ export const PasswordRecord: MessageFns<PasswordRecord> = {
     }
     if (message.entropyBits !== 0) {
       writer.uint32(25).double(message.entropyBits);
+    }
+    if (message.length !== 0) {
+      writer.uint32(32).uint32(message.length);
+    }
+    if (message.principal !== "") {
+      writer.uint32(42).string(message.principal);
     }
     return writer;
   },
@@ -909,6 +931,22 @@ export const PasswordRecord: MessageFns<PasswordRecord> = {
             message.entropyBits = reader.double();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.length = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.principal = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -934,6 +972,8 @@ export const PasswordRecord: MessageFns<PasswordRecord> = {
         : isSet(object.entropy_bits)
         ? globalThis.Number(object.entropy_bits)
         : 0,
+      length: isSet(object.length) ? globalThis.Number(object.length) : 0,
+      principal: isSet(object.principal) ? globalThis.String(object.principal) : "",
     };
   },
 
@@ -948,6 +988,12 @@ export const PasswordRecord: MessageFns<PasswordRecord> = {
     if (message.entropyBits !== 0) {
       obj.entropyBits = floatToJson(message.entropyBits);
     }
+    if (message.length !== 0) {
+      obj.length = Math.round(message.length);
+    }
+    if (message.principal !== "") {
+      obj.principal = message.principal;
+    }
     return obj;
   },
 
@@ -959,6 +1005,8 @@ export const PasswordRecord: MessageFns<PasswordRecord> = {
     message.password = object.password ?? "";
     message.createdAt = object.createdAt ?? undefined;
     message.entropyBits = object.entropyBits ?? 0;
+    message.length = object.length ?? 0;
+    message.principal = object.principal ?? "";
     return message;
   },
 };
@@ -1685,7 +1733,8 @@ export const PasswordServiceService = {
   },
   /**
    * ListPasswords returns the most recently generated secrets, newest
-   * first. Errors: INVALID_ARGUMENT for a bad page_size; FAILED_PRECONDITION
+   * first (their metadata only, with empty passwords, when the server runs
+   * with HISTORY_MODE=metadata). Errors: INVALID_ARGUMENT for a bad page_size; FAILED_PRECONDITION
    * when the server keeps no history; UNAVAILABLE when the history store
    * cannot be reached.
    */
@@ -1762,7 +1811,8 @@ export interface PasswordServiceServer extends UntypedServiceImplementation {
   generatePassword: handleUnaryCall<GeneratePasswordRequest, GeneratePasswordResponse>;
   /**
    * ListPasswords returns the most recently generated secrets, newest
-   * first. Errors: INVALID_ARGUMENT for a bad page_size; FAILED_PRECONDITION
+   * first (their metadata only, with empty passwords, when the server runs
+   * with HISTORY_MODE=metadata). Errors: INVALID_ARGUMENT for a bad page_size; FAILED_PRECONDITION
    * when the server keeps no history; UNAVAILABLE when the history store
    * cannot be reached.
    */
@@ -1815,7 +1865,8 @@ export interface PasswordServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * ListPasswords returns the most recently generated secrets, newest
-   * first. Errors: INVALID_ARGUMENT for a bad page_size; FAILED_PRECONDITION
+   * first (their metadata only, with empty passwords, when the server runs
+   * with HISTORY_MODE=metadata). Errors: INVALID_ARGUMENT for a bad page_size; FAILED_PRECONDITION
    * when the server keeps no history; UNAVAILABLE when the history store
    * cannot be reached.
    */
