@@ -50,8 +50,9 @@ pub struct ServeArgs {
     pub metrics_listen: OptionalAddr,
     /// Label the calls counter and latency histogram by principal too:
     /// token names, SANs listed in the client scopes file and "anonymous"
-    /// as themselves, any other client certificate as "other", refused and
-    /// health calls as "-" (never a token). Off: no principal label.
+    /// as themselves, any other client certificate as "other", refused
+    /// calls and health checks without a client certificate as "-" (never
+    /// a token). Off: no principal label.
     #[arg(long, env = "METRICS_PRINCIPAL_LABEL")]
     pub metrics_principal_label: bool,
     /// Address of a plaintext port serving grpc.health.v1 alone (for

@@ -89,7 +89,8 @@ pub enum PrincipalLabel {
     /// the logs, `other` here).
     Other,
     /// No principal: the call was refused by the auth layer
-    /// (`UNAUTHENTICATED`, `PERMISSION_DENIED`), or needs no one (health).
+    /// (`UNAUTHENTICATED`, `PERMISSION_DENIED`), or needs no one (a health
+    /// check without a client certificate).
     /// `-`, as in the per-call log line.
     NoPrincipal,
 }
