@@ -88,10 +88,9 @@ pub enum PrincipalLabel {
     /// certificate none of whose SANs is listed (named by its first SAN in
     /// the logs, `other` here).
     Other,
-    /// No principal: the call was refused by the auth layer
-    /// (`UNAUTHENTICATED`, `PERMISSION_DENIED`), or needs no one (a health
-    /// check without a client certificate).
-    /// `-`, as in the per-call log line.
+    /// No principal (`-`, as in the per-call log line): the call was
+    /// refused by the auth layer (`UNAUTHENTICATED`, `PERMISSION_DENIED`),
+    /// or needs no one (a health check without a client certificate).
     NoPrincipal,
 }
 
