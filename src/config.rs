@@ -22,6 +22,10 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Where to serve `/metrics`; `None` serves none.
     pub metrics_addr: Option<SocketAddr>,
+    /// Calls counted (and timed) by `principal` too: configured names only,
+    /// `other` and `-` ([`crate::metrics::PrincipalLabel`]); off: no such
+    /// label.
+    pub metrics_principal_label: bool,
     /// Where to serve grpc.health.v1 alone, plaintext; `None` serves none.
     pub health_addr: Option<SocketAddr>,
     /// Who may call, over what.
@@ -72,6 +76,7 @@ impl Default for ServerConfig {
             redis_check_interval: Duration::from_secs(2),
             limits: Limits::default(),
             metrics_addr: None,
+            metrics_principal_label: false,
             health_addr: None,
             trust: TrustConfig::default(),
         }

@@ -94,6 +94,7 @@ pub async fn serve(
         redis_check_interval,
         limits,
         metrics_addr,
+        metrics_principal_label,
         health_addr,
         trust,
     } = config;
@@ -151,8 +152,13 @@ pub async fn serve(
     })?;
     let incoming = accept::incoming(listener, accept_limits(&limits, tls), metrics.clone());
     let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut builder =
-        server_builder(&limits).layer(layers::stack(&metrics, &limits, &budget, &authenticator));
+    let mut builder = server_builder(&limits).layer(layers::stack(
+        &metrics,
+        &limits,
+        &budget,
+        &authenticator,
+        metrics_principal_label,
+    ));
     let server = tokio::spawn(builder.add_routes(routes).serve_with_incoming_shutdown(
         incoming,
         async {

@@ -1,33 +1,20 @@
 //! Prometheus metrics over a real socket: calls counted by method and
-//! code, secrets by kind, Redis health — and never a secret in the text.
+//! code (and principal, with `--metrics-principal-label`), secrets by kind,
+//! Redis health — and never a secret nor a token in the text.
 
 mod support;
 
 use std::time::Duration;
 
-use giropops_senhas::config::{Limits, ServerConfig};
+use giropops_senhas::auth::{Scopes, TokenTable, format_line, new_token};
+use giropops_senhas::config::{Limits, ServerConfig, TrustConfig};
 use giropops_senhas::proto::v1::{
-    CheckPasswordRequest, GeneratePassphraseRequest, GeneratePasswordRequest,
+    CheckPasswordRequest, GeneratePassphraseRequest, GeneratePasswordRequest, ListPasswordsRequest,
 };
+use giropops_senhas_client::{ClientOptions, connect_with};
 use support::redis_server::free_port;
-use support::{RedisServer, TestServer, redis_config, wait_until};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use support::{RedisServer, TestServer, redis_config, scrape, stateless_config, wait_until};
 use tonic::Code;
-
-/// `GET /metrics` with a bare HTTP/1.1 request.
-async fn scrape(port: u16) -> String {
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .expect("metrics port open");
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    response
-}
 
 /// A server with history in `redis` and metrics on a free port.
 async fn server_with_metrics(redis: &RedisServer, limits: Limits) -> (TestServer, u16) {
@@ -203,5 +190,125 @@ async fn counts_calls_and_secrets_without_exposing_them() {
         "redis_up turns 0 while redis hangs"
     );
     redis.resume();
+    server.shutdown().await;
+}
+
+/// A stateless server with metrics on a free port, a tokens file holding
+/// one token, `ci` (generate only), and the principal label on or off.
+/// Returns the server, the metrics port, `ci`'s token and the tokens
+/// file's directory (kept while the server runs).
+async fn server_with_a_token(
+    principal_label: bool,
+) -> (TestServer, u16, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens");
+    let (token, digest) = new_token();
+    let line = format_line("ci", Scopes::parse("generate").unwrap(), &digest).unwrap();
+    std::fs::write(&path, line + "\n").unwrap();
+    let port = free_port();
+    let server = TestServer::start(ServerConfig {
+        metrics_addr: Some(([127, 0, 0, 1], port).into()),
+        metrics_principal_label: principal_label,
+        trust: TrustConfig {
+            tokens: Some((path.clone(), TokenTable::load(&path).unwrap())),
+            anonymous_scopes: Scopes::parse("generate").unwrap(),
+            ..TrustConfig::default()
+        },
+        ..stateless_config()
+    })
+    .await;
+    (server, port, token, dir)
+}
+
+/// One GeneratePassword as `token` (`None`: anonymous); its code.
+async fn generate_as(server: &TestServer, token: Option<&str>) -> Code {
+    let options = ClientOptions {
+        token: token.map(str::to_owned),
+        ..ClientOptions::default()
+    };
+    let mut client = connect_with(&server.uri(), &options).await.unwrap();
+    match client
+        .generate_password(GeneratePasswordRequest::default())
+        .await
+    {
+        Ok(_) => Code::Ok,
+        Err(status) => status.code(),
+    }
+}
+
+/// `--metrics-principal-label`: token names and `anonymous` as themselves,
+/// refused calls as `-`, and never the token itself.
+#[tokio::test]
+async fn the_principal_label_names_configured_principals_only() {
+    let (server, port, token, _dir) = server_with_a_token(true).await;
+    assert_eq!(generate_as(&server, Some(&token)).await, Code::Ok);
+    assert_eq!(generate_as(&server, Some(&token)).await, Code::Ok);
+    assert_eq!(generate_as(&server, None).await, Code::Ok);
+    // A token nobody issued: UNAUTHENTICATED, no principal.
+    let (stranger, _) = new_token();
+    assert_eq!(
+        generate_as(&server, Some(&stranger)).await,
+        Code::Unauthenticated
+    );
+    // ci without the history scope: PERMISSION_DENIED, no principal.
+    let options = ClientOptions {
+        token: Some(token.clone()),
+        ..ClientOptions::default()
+    };
+    let mut ci = connect_with(&server.uri(), &options).await.unwrap();
+    let status = ci
+        .list_passwords(ListPasswordsRequest { page_size: 1 })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+
+    let service = r#"service="giropops.v1.PasswordService""#;
+    let generate = format!(r#"{service},method="GeneratePassword""#);
+    let lines = [
+        format!(r#"giropops_rpc_calls_total{{{generate},code="OK",principal="ci"}} 2"#),
+        format!(r#"giropops_rpc_calls_total{{{generate},code="OK",principal="anonymous"}} 1"#),
+        format!(r#"giropops_rpc_calls_total{{{generate},code="UNAUTHENTICATED",principal="-"}} 1"#),
+        format!(
+            r#"giropops_rpc_calls_total{{{service},method="ListPasswords",code="PERMISSION_DENIED",principal="-"}} 1"#
+        ),
+        format!(r#"giropops_rpc_duration_seconds_count{{{generate},principal="ci"}} 2"#),
+        format!(r#"giropops_rpc_duration_seconds_count{{{generate},principal="anonymous"}} 1"#),
+        // Calls in flight are by method only.
+        format!(r#"giropops_rpc_in_flight{{{generate}}} 0"#),
+    ];
+    let counted = wait_until(Duration::from_secs(5), || async {
+        let text = scrape(port).await;
+        lines.iter().all(|line| text.contains(line.as_str()))
+    })
+    .await;
+    let text = scrape(port).await;
+    assert!(counted, "missing one of {lines:#?} in:\n{text}");
+    for secret in [&token, &stranger] {
+        assert!(!text.contains(secret.as_str()), "a token in the metrics");
+    }
+    assert!(!text.contains("gps_"), "a token in the metrics:\n{text}");
+    server.shutdown().await;
+}
+
+/// Without `--metrics-principal-label` there is no `principal` label at
+/// all (not an empty one): the series are those of a server without tokens.
+#[tokio::test]
+async fn without_the_flag_there_is_no_principal_label() {
+    let (server, port, token, _dir) = server_with_a_token(false).await;
+    assert_eq!(generate_as(&server, Some(&token)).await, Code::Ok);
+    assert_eq!(generate_as(&server, None).await, Code::Ok);
+    let line = r#"giropops_rpc_calls_total{service="giropops.v1.PasswordService",method="GeneratePassword",code="OK"} 2"#;
+    let counted = wait_until(Duration::from_secs(5), || async {
+        scrape(port).await.contains(line)
+    })
+    .await;
+    let text = scrape(port).await;
+    assert!(counted, "missing {line} in:\n{text}");
+    assert!(
+        text.contains(r#"giropops_rpc_duration_seconds_count{service="giropops.v1.PasswordService",method="GeneratePassword"} 2"#),
+        "{text}"
+    );
+    assert!(!text.contains("principal="), "{text}");
+    assert!(!text.contains(token.as_str()), "a token in the metrics");
     server.shutdown().await;
 }

@@ -2,7 +2,8 @@
 //! certificate's SAN mapped to its scopes (and reloaded), the plaintext
 //! health port beside an mTLS gRPC port, the real binary's CLI and
 //! `healthcheck` over mTLS and with a token, the principal in the per-call
-//! log line (never the token), and history keys rotated without a restart.
+//! log line and the metrics (never the token), and history keys rotated
+//! without a restart.
 
 mod support;
 
@@ -25,7 +26,7 @@ use rcgen::{
 };
 use support::process::{binary, health};
 use support::redis_server::free_port;
-use support::{ANONYMOUS_LIST, RedisServer, TestServer, stateless_config, wait_until};
+use support::{ANONYMOUS_LIST, RedisServer, TestServer, scrape, stateless_config, wait_until};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
@@ -269,6 +270,116 @@ async fn a_client_certificate_san_maps_to_its_scopes() {
         Code::PermissionDenied,
         "no longer listed: anonymous scopes"
     );
+}
+
+/// With `--metrics-principal-label`, a certificate is labelled by its SAN
+/// only when the client scopes file lists it, `other` otherwise; refused
+/// calls are `-`; files reloaded while serving are honoured (a new token's
+/// name, a newly listed SAN).
+#[tokio::test]
+async fn the_principal_label_names_listed_sans_only_and_follows_reloads() {
+    let pki = Pki::new();
+    let scopes_file = pki.path("client-scopes");
+    std::fs::write(&scopes_file, "spiffe://giropops.test/ns/ci generate\n").unwrap();
+    let tokens_file = pki.path("tokens");
+    let (alice, alice_digest) = new_token();
+    let (deploy, deploy_digest) = new_token();
+    let line = |name: &str, digest: &str| {
+        format_line(name, Scopes::parse("generate").unwrap(), digest).unwrap() + "\n"
+    };
+    std::fs::write(&tokens_file, line("alice", &alice_digest)).unwrap();
+    let metrics_port = free_port();
+    let mut config = stateless_config();
+    config.metrics_addr = Some(([127, 0, 0, 1], metrics_port).into());
+    config.metrics_principal_label = true;
+    config.trust = TrustConfig {
+        tokens: Some((tokens_file.clone(), TokenTable::load(&tokens_file).unwrap())),
+        anonymous_scopes: Scopes::parse("generate").unwrap(),
+        tls: Some(pki.server_files(true)),
+        client_scopes: Some((
+            scopes_file.clone(),
+            ClientScopes::load(&scopes_file).unwrap(),
+        )),
+        ..TrustConfig::default()
+    };
+    let server = TestServer::start(config).await;
+    let addr = https(server.addr.port());
+
+    let ci_cert = pki.client("ci", uri_san("spiffe://giropops.test/ns/ci"));
+    let mut ci = connect_with(&addr, &ci_cert.options).await.unwrap();
+    generate(&mut ci).await.expect("listed: generate");
+    let stranger = pki.client("stranger", dns_san("stranger.giropops.test"));
+    let mut stranger = connect_with(&addr, &stranger.options).await.unwrap();
+    generate(&mut stranger)
+        .await
+        .expect("unlisted: the anonymous scopes, generate");
+    let as_token = |token: &str| ClientOptions {
+        token: Some(token.to_owned()),
+        ..ci_cert.options.clone()
+    };
+    let mut as_alice = connect_with(&addr, &as_token(&alice)).await.unwrap();
+    generate(&mut as_alice).await.expect("alice may generate");
+    // Not in the tokens file yet.
+    let mut as_deploy = connect_with(&addr, &as_token(&deploy)).await.unwrap();
+    let status = generate(&mut as_deploy).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+
+    let calls = |code: &str, principal: &str| {
+        format!(
+            r#"giropops_rpc_calls_total{{service="giropops.v1.PasswordService",method="GeneratePassword",code="{code}",principal="{principal}"}} 1"#
+        )
+    };
+    let counted = |lines: Vec<String>| async move {
+        let found = wait_until(Duration::from_secs(15), || async {
+            let text = scrape(metrics_port).await;
+            lines.iter().all(|line| text.contains(line.as_str()))
+        })
+        .await;
+        let text = scrape(metrics_port).await;
+        assert!(found, "missing one of {lines:#?} in:\n{text}");
+        text
+    };
+    let text = counted(vec![
+        calls("OK", "spiffe://giropops.test/ns/ci"),
+        calls("OK", "other"),
+        calls("OK", "alice"),
+        calls("UNAUTHENTICATED", "-"),
+    ])
+    .await;
+    assert!(
+        !text.contains("stranger.giropops.test"),
+        "an unlisted SAN in the metrics:\n{text}"
+    );
+
+    // Reloaded (polled every 10 s): a newly listed SAN, a new token
+    // (written last: once it is accepted, the SAN is listed too).
+    std::fs::write(
+        &scopes_file,
+        "spiffe://giropops.test/ns/ci generate\nstranger.giropops.test generate\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &tokens_file,
+        line("alice", &alice_digest) + &line("deploy", &deploy_digest),
+    )
+    .unwrap();
+    let reloaded = wait_until(Duration::from_secs(15), || {
+        let mut as_deploy = as_deploy.clone();
+        async move { generate(&mut as_deploy).await.is_ok() }
+    })
+    .await;
+    assert!(reloaded, "the new token is accepted after the reload");
+    generate(&mut stranger).await.expect("now listed");
+    let text = counted(vec![
+        calls("OK", "deploy"),
+        calls("OK", "stranger.giropops.test"),
+        calls("OK", "other"),
+    ])
+    .await;
+    for token in [&alice, &deploy] {
+        assert!(!text.contains(token.as_str()), "a token in the metrics");
+    }
+    server.shutdown().await;
 }
 
 /// Kubelet probes present no certificate: the plaintext health port answers

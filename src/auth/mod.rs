@@ -43,6 +43,7 @@ use http::HeaderMap;
 use http::header::AUTHORIZATION;
 use tonic::Status;
 
+use crate::metrics::PrincipalLabel;
 use crate::tls::{ClientSan, ClientScopes};
 
 pub use layer::{Auth, AuthFuture, AuthLayer};
@@ -206,6 +207,36 @@ impl Authenticator {
                 Some(san) => Principal::certificate(san.as_str(), self.shared.anonymous.scopes),
                 None => self.shared.anonymous.clone(),
             },
+        }
+    }
+
+    /// The `principal` metric label of a call whose caller is `principal`
+    /// (`None`: refused, or on an open path), from the current tables, so
+    /// the label set stays as bounded as the configuration whatever callers
+    /// present:
+    ///
+    /// - a token's principal and the anonymous one are named (token names
+    ///   come only from the tokens file, current or just replaced);
+    /// - a certificate's principal is named when the current client scopes
+    ///   file lists its name, and is [`PrincipalLabel::Other`] otherwise
+    ///   (a certificate none of whose SANs is listed is named by its first
+    ///   SAN, which any certificate the CA signed may choose);
+    /// - no principal is [`PrincipalLabel::NoPrincipal`].
+    pub fn principal_label(&self, principal: Option<&Principal>) -> PrincipalLabel {
+        let Some(principal) = principal else {
+            return PrincipalLabel::NoPrincipal;
+        };
+        match principal.kind {
+            PrincipalKind::Anonymous | PrincipalKind::Token => {
+                PrincipalLabel::Named(principal.name.clone())
+            }
+            PrincipalKind::Certificate => {
+                if self.shared.client_scopes.load().lists(&principal.name) {
+                    PrincipalLabel::Named(principal.name.clone())
+                } else {
+                    PrincipalLabel::Other
+                }
+            }
         }
     }
 

@@ -449,6 +449,77 @@ fn reload_swaps_the_table_for_every_clone() {
     assert_eq!(status.code(), Code::Unauthenticated);
 }
 
+/// The metric label: configured names as themselves (after a reload
+/// too), an unlisted certificate as `other`, no principal as `-`.
+#[test]
+fn principal_labels_are_bounded_by_the_configuration() {
+    let (ci, ci_digest) = new_token();
+    let (deploy, deploy_digest) = new_token();
+    let line = |name: &str, digest: &str| format_line(name, Scopes::all(), digest).unwrap();
+    let auth = Authenticator::new(
+        Some(TokenTable::parse(&line("ci", &ci_digest)).unwrap()),
+        Scopes::anonymous_default(),
+    );
+    auth.reload_client_scopes(
+        ClientScopes::parse("spiffe://giropops.test/ci generate\nHost.Example check\n").unwrap(),
+    );
+    let label = |principal: Option<&Principal>| auth.principal_label(principal);
+    let named = |name: &str| PrincipalLabel::Named(Arc::from(name));
+
+    let token = auth.authenticate(&ci).unwrap();
+    assert_eq!(label(Some(&token)), named("ci"));
+    assert_eq!(label(Some(auth.anonymous())), named("anonymous"));
+    assert_eq!(label(None), PrincipalLabel::NoPrincipal);
+    assert_eq!(PrincipalLabel::NoPrincipal.as_str(), "-");
+
+    // Listed SANs (DNS names lowercased, as certificates' are read).
+    for sans in [
+        vec![ClientSan::Uri("spiffe://giropops.test/ci".into())],
+        vec![ClientSan::Dns("host.example".into())],
+        vec![
+            ClientSan::Dns("unlisted.example".into()),
+            ClientSan::Uri("spiffe://giropops.test/ci".into()),
+        ],
+    ] {
+        let principal = auth.certificate_principal(&sans);
+        assert_eq!(
+            label(Some(&principal)),
+            named(&principal.name),
+            "{principal}"
+        );
+    }
+    // A SAN the file does not list, whatever the certificate says: `other`.
+    for sans in [
+        vec![ClientSan::Dns("anything.example".into())],
+        vec![ClientSan::Uri("spiffe://giropops.test/ci/x".into())],
+        vec![ClientSan::Dns("ci".into())],
+    ] {
+        let principal = auth.certificate_principal(&sans);
+        assert_eq!(principal.kind, PrincipalKind::Certificate);
+        assert_eq!(
+            label(Some(&principal)),
+            PrincipalLabel::Other,
+            "{principal}"
+        );
+    }
+    assert_eq!(PrincipalLabel::Other.as_str(), "other");
+
+    // Reloaded files are honoured: a new token, a newly listed SAN, a SAN
+    // no longer listed.
+    auth.reload(
+        TokenTable::parse(&[line("ci", &ci_digest), line("deploy", &deploy_digest)].join("\n"))
+            .unwrap(),
+    );
+    let token = auth.authenticate(&deploy).unwrap();
+    assert_eq!(label(Some(&token)), named("deploy"));
+    auth.reload_client_scopes(ClientScopes::parse("anything.example check\n").unwrap());
+    let newly_listed = auth.certificate_principal(&[ClientSan::Dns("anything.example".into())]);
+    assert_eq!(label(Some(&newly_listed)), named("anything.example"));
+    let no_longer =
+        auth.certificate_principal(&[ClientSan::Uri("spiffe://giropops.test/ci".into())]);
+    assert_eq!(label(Some(&no_longer)), PrincipalLabel::Other);
+}
+
 #[test]
 fn debug_shows_no_secret() {
     let (token, digest) = new_token();

@@ -48,6 +48,13 @@ pub struct ServeArgs {
     /// 0.0.0.0:9090 to be scraped from other hosts; "off" disables it.
     #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9090")]
     pub metrics_listen: OptionalAddr,
+    /// Label the calls counter and latency histogram by principal too:
+    /// token names, SANs listed in the client scopes file and "anonymous"
+    /// as themselves, any other client certificate as "other", refused
+    /// calls and health checks without a client certificate as "-" (never
+    /// a token). Off: no principal label.
+    #[arg(long, env = "METRICS_PRINCIPAL_LABEL")]
+    pub metrics_principal_label: bool,
     /// Address of a plaintext port serving grpc.health.v1 alone (for
     /// Kubernetes probes, which cannot present client certificates);
     /// "off" (the default) serves none.
@@ -485,6 +492,7 @@ impl TryFrom<ServeArgs> for ServerConfig {
             limits,
             log: _, // applied by `telemetry::init`
             metrics_listen: OptionalAddr(metrics_addr),
+            metrics_principal_label,
             health_listen: OptionalAddr(health_addr),
         } = args;
         let mut errors = Vec::new();
@@ -685,6 +693,7 @@ impl TryFrom<ServeArgs> for ServerConfig {
                 max_in_flight: max_in_flight as usize,
             },
             metrics_addr,
+            metrics_principal_label,
             health_addr,
             trust: TrustConfig {
                 tokens,

@@ -62,6 +62,7 @@ fn defaults_become_the_documented_config() {
     assert_eq!(config.trust.anonymous_scopes.to_string(), "generate,check");
     assert!(config.trust.tokens.is_none() && config.trust.tls.is_none());
     assert_eq!(config.metrics_addr, Some("127.0.0.1:9090".parse().unwrap()));
+    assert!(!config.metrics_principal_label);
     assert_eq!(config.health_addr, None);
     assert_eq!(config.limits.request_timeout, Duration::from_secs(10));
     assert_eq!(
@@ -176,6 +177,15 @@ fn metrics_can_be_turned_off() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("expected host:port"), "{error}");
+}
+
+#[test]
+fn the_principal_label_is_a_switch() {
+    assert!(
+        config(&["--metrics-principal-label"])
+            .unwrap()
+            .metrics_principal_label
+    );
 }
 
 #[test]

@@ -5,7 +5,8 @@
 //! The order, outermost first, and why:
 //! 1. [`record`]: metrics of every call, with a drop guard, so a call that
 //!    is rejected by a later layer, times out or is cancelled by its client
-//!    is still counted, with its real code.
+//!    is still counted, with its real code (and, with
+//!    `--metrics-principal-label`, the principal the auth layer named).
 //! 2. [`crate::auth`]: who is calling and whether they may (a refused call
 //!    is counted, and costs no shedding permit).
 //! 3. [`shed`]: the in-flight limit and the response byte budget, before
@@ -38,18 +39,23 @@ pub type Layers = Stack<
 >;
 
 /// Builds the stack for a server with `limits`, sharing `budget` with the
-/// handlers.
+/// handlers; `principal_label`: calls are also counted by principal
+/// (`--metrics-principal-label`).
 pub fn stack(
     metrics: &Metrics,
     limits: &Limits,
     budget: &shed::ResponseBudget,
     authenticator: &Authenticator,
+    principal_label: bool,
 ) -> Layers {
+    let record = record::RecordLayer::new(metrics.clone(), limits.request_timeout);
+    let record = if principal_label {
+        record.with_principal_label(authenticator.clone())
+    } else {
+        record
+    };
     ServiceBuilder::new()
-        .layer(record::RecordLayer::new(
-            metrics.clone(),
-            limits.request_timeout,
-        ))
+        .layer(record)
         .layer(AuthLayer::new(authenticator.clone()))
         .layer(shed::ShedLayer::new(limits.max_in_flight, budget.clone()))
         .layer(deadline::DeadlineLayer::new(limits.request_timeout))

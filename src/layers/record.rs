@@ -8,6 +8,14 @@
 //! auth layer names the principal through the [`CallPrincipal`] slot this
 //! layer puts in the request's extensions.
 //!
+//! With `--metrics-principal-label` the calls counter and the latency
+//! histogram also carry `principal`: the configured name (token name, SAN
+//! listed in the client scopes file, `anonymous`), `other` for a caller
+//! the configuration does not name (a certificate with no listed SAN), and
+//! `-` for no principal, as in the log line
+//! ([`Authenticator::principal_label`]). Without it there is no
+//! `principal` label at all.
+//!
 //! The code comes from `grpc-status`: in the response headers (a
 //! trailers-only response: errors, rejections by later layers) or in the
 //! trailers at the end of the body (unary replies and streams, counted
@@ -29,7 +37,7 @@ use tonic::Code;
 use tower::{Layer, Service};
 
 use super::grpc::{call_deadline, status_code};
-use crate::auth::Principal;
+use crate::auth::{Authenticator, Principal};
 use crate::metrics::{Method, Metrics};
 
 /// The log target of the per-call line (`LOG_LEVEL=info,giropops_senhas::calls=warn`
@@ -62,14 +70,27 @@ impl CallPrincipal {
 pub struct RecordLayer {
     metrics: Metrics,
     request_timeout: Duration,
+    principal_labels: Option<Authenticator>,
 }
 
 impl RecordLayer {
     /// Records into `metrics`; `request_timeout` tells a cut call's code.
+    /// No `principal` label (see [`RecordLayer::with_principal_label`]).
     pub fn new(metrics: Metrics, request_timeout: Duration) -> Self {
         RecordLayer {
             metrics,
             request_timeout,
+            principal_labels: None,
+        }
+    }
+
+    /// Also labels calls by principal (`--metrics-principal-label`), as
+    /// `authenticator`'s current tables name it
+    /// ([`Authenticator::principal_label`]; a clone: reloads reach it).
+    pub fn with_principal_label(self, authenticator: Authenticator) -> Self {
+        RecordLayer {
+            principal_labels: Some(authenticator),
+            ..self
         }
     }
 }
@@ -110,6 +131,7 @@ where
         request.extensions_mut().insert(principal.clone());
         let guard = CallGuard {
             metrics: self.layer.metrics.clone(),
+            principal_labels: self.layer.principal_labels.clone(),
             method: Method::from_path(request.uri().path()),
             started: Instant::now(),
             deadline: call_deadline(request.headers(), self.layer.request_timeout),
@@ -129,6 +151,7 @@ where
 #[derive(Debug)]
 pub struct CallGuard {
     metrics: Metrics,
+    principal_labels: Option<Authenticator>,
     method: Method,
     started: Instant,
     deadline: Duration,
@@ -143,7 +166,12 @@ impl CallGuard {
         }
         self.finished = true;
         let elapsed = self.started.elapsed();
-        self.metrics.call_finished(self.method, code, elapsed);
+        let label = self
+            .principal_labels
+            .as_ref()
+            .map(|authenticator| authenticator.principal_label(self.principal.get()));
+        self.metrics
+            .call_finished(self.method, code, elapsed, label);
         let (principal, auth) = match self.principal.get() {
             Some(principal) => (&*principal.name, principal.kind.noun()),
             None => ("-", "-"),

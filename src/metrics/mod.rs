@@ -2,15 +2,20 @@
 //! (`--metrics-listen`).
 //!
 //! Labels are service and method names from a fixed list, status codes and
-//! secret kinds only — never anything taken from a request, so no secret
-//! can reach a label and no client can grow the label set.
+//! secret kinds — never anything taken from a request, so no secret can
+//! reach a label and no client can grow the label set. With
+//! `--metrics-principal-label` the calls counter and the latency histogram
+//! also carry `principal` ([`PrincipalLabel`]): only names the
+//! configuration holds (token names, SANs of the client scopes file,
+//! `anonymous`), `other` for any other caller and `-` for none; without
+//! it the label is absent.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use giropops_senhas_client::code_name;
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::{EncodeLabelSet, LabelSetEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -72,12 +77,70 @@ impl Method {
     }
 }
 
+/// The `principal` label of a call (`--metrics-principal-label`): who
+/// called, from a set the configuration bounds, whatever callers send.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub enum PrincipalLabel {
+    /// A principal the configuration names: a token's name in the tokens
+    /// file, a SAN listed in the client scopes file, or `anonymous`.
+    Named(Arc<str>),
+    /// An authenticated caller the configuration does not name: a client
+    /// certificate none of whose SANs is listed (named by its first SAN in
+    /// the logs, `other` here).
+    Other,
+    /// No principal (`-`, as in the per-call log line): the call was
+    /// refused by the auth layer (`UNAUTHENTICATED`, `PERMISSION_DENIED`),
+    /// or needs no one (a health check without a client certificate).
+    NoPrincipal,
+}
+
+impl PrincipalLabel {
+    /// The label value of [`PrincipalLabel::Other`].
+    pub const OTHER: &'static str = "other";
+    /// The label value of [`PrincipalLabel::NoPrincipal`].
+    pub const NO_PRINCIPAL: &'static str = "-";
+
+    /// The label value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            PrincipalLabel::Named(name) => name,
+            PrincipalLabel::Other => PrincipalLabel::OTHER,
+            PrincipalLabel::NoPrincipal => PrincipalLabel::NO_PRINCIPAL,
+        }
+    }
+}
+
+/// `principal="…"`, or no label at all (not an empty one) when the
+/// principal label is off: series and dashboards stay as without it.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct PrincipalLabels(Option<PrincipalLabel>);
+
+impl EncodeLabelSet for PrincipalLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
+        match &self.0 {
+            Some(principal) => [("principal", principal.as_str())].encode(encoder),
+            None => Ok(()),
+        }
+    }
+}
+
 /// What a finished call is counted under.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
     service: &'static str,
     method: &'static str,
     code: &'static str,
+    #[prometheus(flatten)]
+    principal: PrincipalLabels,
+}
+
+/// What a finished call's latency is observed under.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LatencyLabels {
+    #[prometheus(flatten)]
+    method: Method,
+    #[prometheus(flatten)]
+    principal: PrincipalLabels,
 }
 
 /// What kind of secret was generated.
@@ -95,7 +158,7 @@ pub enum SecretKind {
     Passphrase,
 }
 
-type LatencyFamily = Family<Method, Histogram, fn() -> Histogram>;
+type LatencyFamily = Family<LatencyLabels, Histogram, fn() -> Histogram>;
 
 struct Inner {
     registry: Registry,
@@ -152,13 +215,13 @@ impl Metrics {
         let calls = Family::<CallLabels, Counter>::default();
         registry.register(
             "rpc_calls",
-            "gRPC calls finished, by service, method and status code (cancelled and timed-out calls included)",
+            "gRPC calls finished, by service, method and status code (cancelled and timed-out calls included); and principal with --metrics-principal-label",
             calls.clone(),
         );
         let latency: LatencyFamily = Family::new_with_constructor(latency_histogram);
         registry.register(
             "rpc_duration_seconds",
-            "gRPC call latency, until the end of the response (streams included)",
+            "gRPC call latency, until the end of the response (streams included); by principal too with --metrics-principal-label",
             latency.clone(),
         );
         let in_flight = Family::<Method, Gauge>::default();
@@ -228,9 +291,20 @@ impl Metrics {
         self.inner.in_flight.get_or_create(&method).inc();
     }
 
-    /// A call to `method` finished with `code` after `elapsed`.
-    pub fn call_finished(&self, method: Method, code: Code, elapsed: Duration) {
+    /// A call to `method` finished with `code` after `elapsed`: counted in
+    /// `giropops_rpc_calls_total` and observed in
+    /// `giropops_rpc_duration_seconds`, by service, method (and code), and
+    /// by `principal` when one is given (`--metrics-principal-label`);
+    /// with `None` the series have no `principal` label at all.
+    pub fn call_finished(
+        &self,
+        method: Method,
+        code: Code,
+        elapsed: Duration,
+        principal: Option<PrincipalLabel>,
+    ) {
         self.inner.in_flight.get_or_create(&method).dec();
+        let principal = PrincipalLabels(principal);
         let Method { service, method } = method;
         self.inner
             .calls
@@ -238,11 +312,15 @@ impl Metrics {
                 service,
                 method,
                 code: code_name(code),
+                principal: principal.clone(),
             })
             .inc();
         self.inner
             .latency
-            .get_or_create(&Method { service, method })
+            .get_or_create(&LatencyLabels {
+                method: Method { service, method },
+                principal,
+            })
             .observe(elapsed.as_secs_f64());
     }
 
@@ -340,10 +418,15 @@ mod tests {
         let metrics = Metrics::new();
         let generate = Method::from_path("/giropops.v1.PasswordService/GeneratePassword");
         metrics.call_started(generate);
-        metrics.call_finished(generate, Code::InvalidArgument, Duration::from_millis(2));
+        metrics.call_finished(
+            generate,
+            Code::InvalidArgument,
+            Duration::from_millis(2),
+            None,
+        );
         metrics.call_started(generate);
         metrics.call_started(generate);
-        metrics.call_finished(generate, Code::Ok, Duration::from_millis(1));
+        metrics.call_finished(generate, Code::Ok, Duration::from_millis(1), None);
         let _connection = metrics.connection_opened();
         metrics.generated(SecretKind::Password, 5);
         metrics.set_redis_up(true);
@@ -358,6 +441,36 @@ mod tests {
             "giropops_blocking_threads_busy 0".to_owned(),
             "giropops_secrets_generated_total{kind=\"password\"} 5".to_owned(),
             "giropops_redis_up 1".to_owned(),
+        ] {
+            assert!(text.contains(&line), "missing {line} in\n{text}");
+        }
+        assert!(!text.contains("principal="), "{text}");
+    }
+
+    #[test]
+    fn the_principal_label_is_last_and_only_when_given() {
+        let metrics = Metrics::new();
+        let generate = Method::from_path("/giropops.v1.PasswordService/GeneratePassword");
+        let elapsed = Duration::from_millis(1);
+        for principal in [
+            PrincipalLabel::Named(Arc::from("ci")),
+            PrincipalLabel::Named(Arc::from("ci")),
+            PrincipalLabel::Other,
+            PrincipalLabel::NoPrincipal,
+        ] {
+            metrics.call_started(generate);
+            metrics.call_finished(generate, Code::Ok, elapsed, Some(principal));
+        }
+        let text = metrics.render();
+        let service = "service=\"giropops.v1.PasswordService\",method=\"GeneratePassword\"";
+        for line in [
+            format!("giropops_rpc_calls_total{{{service},code=\"OK\",principal=\"ci\"}} 2"),
+            format!("giropops_rpc_calls_total{{{service},code=\"OK\",principal=\"other\"}} 1"),
+            format!("giropops_rpc_calls_total{{{service},code=\"OK\",principal=\"-\"}} 1"),
+            format!("giropops_rpc_duration_seconds_count{{{service},principal=\"ci\"}} 2"),
+            format!("giropops_rpc_duration_seconds_count{{{service},principal=\"-\"}} 1"),
+            // Calls in flight are not by principal (unknown when a call starts).
+            format!("giropops_rpc_in_flight{{{service}}} 0"),
         ] {
             assert!(text.contains(&line), "missing {line} in\n{text}");
         }

@@ -218,6 +218,18 @@ impl ClientScopes {
             .find_map(|san| self.get(san).map(|scopes| (san, scopes)))
     }
 
+    /// Whether a listed SAN is `name` (a [`ClientSan::as_str`]; a DNS name
+    /// in lowercase, as certificates' are read).
+    pub fn lists(&self, name: &str) -> bool {
+        // The file's rule: anything with a `:` is a URI.
+        let san = if name.contains(':') {
+            ClientSan::Uri(name.to_owned())
+        } else {
+            ClientSan::Dns(name.to_owned())
+        };
+        self.entries.contains_key(&san)
+    }
+
     /// Whether any listed SAN is granted the scope `word`.
     pub fn grants_any(&self, word: &str) -> bool {
         self.entries

@@ -8,7 +8,7 @@ pub mod service;
 
 pub use redis_server::RedisServer;
 pub use service::{
-    ANONYMOUS_LIST, HISTORY_KEY, TestServer, redis_config, stateless_config, wait_until,
+    ANONYMOUS_LIST, HISTORY_KEY, TestServer, redis_config, scrape, stateless_config, wait_until,
 };
 pub mod h2_client;
 pub mod process;

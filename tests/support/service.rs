@@ -149,6 +149,23 @@ impl Drop for TestServer {
     }
 }
 
+/// `GET /metrics` on `127.0.0.1:port` with a bare HTTP/1.1 request: the
+/// whole response, headers included (asserted `200`).
+pub async fn scrape(port: u16) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("metrics port open");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
+}
+
 /// Polls `check` until it is true or `timeout` passes; returns whether it
 /// became true. For conditions the server reaches on its own schedule.
 pub async fn wait_until<F, Fut>(timeout: Duration, mut check: F) -> bool
