@@ -318,7 +318,12 @@ check "compose app service is SERVING over TLS" "$bin" healthcheck "${tls[@]}"
 check "compose app service refuses plaintext" bash -c "! '$bin' healthcheck --addr 'http://127.0.0.1:$TEST_APP_PORT' >/dev/null 2>&1"
 check "compose app service's own health check (HEALTHCHECK_ADDR, TLS)" \
   podman exec giropops-senhas_app_1 /giropops-senhas healthcheck --ca-file /run/secrets/ca.pem
-check "podman runs compose's health check (over TLS, the volume's CA): healthy" podman healthcheck run giropops-senhas_app_1
+compose_health_check_healthy() {
+  podman inspect giropops-senhas_app_1 --format '{{json .Config.Healthcheck.Test}}' |
+    grep -qF '"healthcheck","--ca-file","/run/secrets/ca.pem"' &&
+    podman healthcheck run giropops-senhas_app_1
+}
+check "podman runs compose's health check (over TLS, the volume's CA): healthy" compose_health_check_healthy
 # Every password the service returns is kept (JSON list) to look for in Redis.
 echo '[]' > "$work/passwords.json"
 keep_passwords() { # file with the service's JSON output
