@@ -20,9 +20,16 @@
 #    redis-server; calls it over gRPC from the host; checks `healthcheck`;
 #    checks `podman stop` gives a clean exit 0 within 2 s;
 # 4. validates docker-compose.yml (hardening, limits, secrets in the read-only
-#    volume only); runs its init-secrets service (twice: idempotent) and its
-#    app service with podman-compose, and calls the app over TLS with the CA
-#    and token copied out of the volume.
+#    volume only); runs its init-secrets service (twice: idempotent); runs
+#    compose's own Redis command on the host with the generated ACL file (the
+#    default user off); runs the app service with podman-compose and compose's
+#    environment (the ACL user and REDIS_PASSWORD_FILE, TLS, tokens, history
+#    keys); runs README's compose commands (CA and token copied out of the
+#    volume, grpcurl, the CLI) and calls it over TLS: generated and stored,
+#    listed, UNAUTHENTICATED without a valid token, its health check healthy;
+#    checks Redis saw no denied command and holds no password in plaintext
+#    (keys, values, append-only file), and that the app's Redis user can do
+#    nothing else.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -179,9 +186,13 @@ echo "podman stop took ${took_ms} ms"
 check "SIGTERM exit code is 0" test "$(podman inspect giropops-ct --format '{{.State.ExitCode}}')" = 0
 check "stopped within 2 s" test "$took_ms" -lt 2000
 podman rm -f giropops-ct >/dev/null 2>&1
+kill "$redis_pid" 2>/dev/null || true
+wait "$redis_pid" 2>/dev/null || true
+redis_pid=
 
 echo "# 4. docker-compose.yml"
-export TEST_REDIS_PORT=$redis_port TEST_APP_PORT=$(free_port)
+# Compose's Redis, on the host (below): a fresh one, on its own port.
+export TEST_REDIS_PORT=$(free_port) TEST_APP_PORT=$(free_port)
 compose=(podman-compose -f docker-compose.yml -f tests/container/compose.override.yml)
 check "podman-compose validates docker-compose.yml" bash -c "podman-compose -f docker-compose.yml config >/dev/null"
 check "compose: hardening, limits, secrets only in the read-only volume, gRPC on 127.0.0.1, metrics unpublished" python3 - <<'PY'
@@ -256,6 +267,32 @@ init_secrets_again_keeps_them() {
     test -n "$token_before" && test "$(cat "$secrets_dir/token")" = "$token_before"
 }
 check "compose init-secrets again keeps every file" init_secrets_again_keeps_them
+# Redis as compose runs it — its own command and the generated ACL file —
+# on the host. To look inside it, the test appends one user of its own
+# (ct-admin) to a copy of the file; the generated lines are kept as they are.
+grpcurl_version=$(sed -n 's/^GRPCURL_VERSION=//p' clients/test.sh) # the version clients/test.sh pins
+GOBIN="$root/clients/.tools/bin" go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@$grpcurl_version" ||
+  echo "could not install grpcurl $grpcurl_version: its checks fail below"
+grpcurl="$root/clients/.tools/bin/grpcurl"
+mkdir -p "$work/redis-secrets" "$work/redis-data"
+python3 -c 'import secrets; print(secrets.token_urlsafe(24))' > "$work/admin-password"
+{ cat "$secrets_dir/redis-users.acl"; echo "user ct-admin on >$(cat "$work/admin-password") ~* &* +@all"; } \
+  > "$work/redis-secrets/redis-users.acl"
+mapfile -t redis_command < <(python3 - "$work/redis-secrets" <<'PY'
+import subprocess, sys, yaml
+cfg = yaml.safe_load(subprocess.run(["podman-compose", "-f", "docker-compose.yml", "config"], capture_output=True, check=True, text=True).stdout)
+for arg in cfg["services"]["redis"]["command"]:
+    print(str(arg).replace("/run/secrets", sys.argv[1]))
+PY
+)
+echo "compose's Redis, on the host: ${redis_command[*]}"
+"${redis_command[@]}" --port "$TEST_REDIS_PORT" --bind 127.0.0.1 --dir "$work/redis-data" \
+  --logfile "$work/redis-acl.log" &
+redis_pid=$!
+probe() { python3 tests/container/redis_probe.py "$TEST_REDIS_PORT" ct-admin "$work/admin-password" "$@"; }
+for _ in $(seq 50); do probe ping 2>/dev/null && break; sleep 0.1; done
+check "compose's Redis command runs with the generated ACL file" probe ping
+check "Redis: the default user is off (an unauthenticated PING answers NOAUTH)" probe default-off
 "${compose[@]}" up -d --no-build --no-deps app >/dev/null 2>&1
 compose_addr="https://localhost:$TEST_APP_PORT"
 # The README's way to call the service: the CA and the token out of the volume.
@@ -264,16 +301,126 @@ podman cp giropops-senhas_app_1:/run/secrets/token "$work/token" >/dev/null 2>&1
 tls=(--addr "$compose_addr" --ca-file "$work/ca.pem")
 for _ in $(seq 100); do "$bin" healthcheck "${tls[@]}" >/dev/null 2>&1 && break; sleep 0.1; done
 check "the CA and the token copy out of the app container (podman cp)" test -s "$work/ca.pem" -a -s "$work/token"
+compose_environment() {
+  podman inspect giropops-senhas_app_1 --format '{{json .Config.Env}}' | python3 -c '
+import json, sys
+env = dict(v.split("=", 1) for v in json.load(sys.stdin))
+want = {"REDIS_URL": "redis://giropops-senhas@127.0.0.1:" + sys.argv[1],
+        "REDIS_PASSWORD_FILE": "/run/secrets/redis-password",
+        "TLS_CERT_FILE": "/run/secrets/server.pem", "TLS_KEY_FILE": "/run/secrets/server-key.pem",
+        "AUTH_TOKENS_FILE": "/run/secrets/tokens", "HISTORY_KEYS_FILE": "/run/secrets/history-keys"}
+wrong = {k: env.get(k) for k, v in want.items() if env.get(k) != v}
+print("environment differs:", wrong, file=sys.stderr) if wrong else None
+sys.exit(1 if wrong else 0)' "$TEST_REDIS_PORT"
+}
+check "compose app service runs with compose's environment (ACL user, REDIS_PASSWORD_FILE, TLS, tokens, keys)" compose_environment
 check "compose app service is SERVING over TLS" "$bin" healthcheck "${tls[@]}"
 check "compose app service refuses plaintext" bash -c "! '$bin' healthcheck --addr 'http://127.0.0.1:$TEST_APP_PORT' >/dev/null 2>&1"
 check "compose app service's own health check (HEALTHCHECK_ADDR, TLS)" \
   podman exec giropops-senhas_app_1 /giropops-senhas healthcheck --ca-file /run/secrets/ca.pem
-check "compose app service generates for the token, stored" bash -c \
-  "'$bin' generate ${tls[*]} --token-file '$work/token' --json | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)[\"stored\"] else 1)'"
-check "compose app service lists the token's history, its principal named" bash -c \
-  "'$bin' list ${tls[*]} --token-file '$work/token' --json | python3 -c 'import json,sys; r=json.load(sys.stdin)[\"passwords\"]; sys.exit(0 if r and r[0][\"principal\"] == \"operator\" else 1)'"
+compose_health_check_healthy() {
+  podman inspect giropops-senhas_app_1 --format '{{json .Config.Healthcheck.Test}}' |
+    grep -qF '"healthcheck","--ca-file","/run/secrets/ca.pem"' &&
+    podman healthcheck run giropops-senhas_app_1
+}
+check "podman runs compose's health check (over TLS, the volume's CA): healthy" compose_health_check_healthy
+# Every password the service returns is kept (JSON list) to look for in Redis.
+echo '[]' > "$work/passwords.json"
+keep_passwords() { # file with the service's JSON output
+  python3 - "$1" "$work/passwords.json" <<'PY'
+import json, sys
+text, found = open(sys.argv[1]).read(), []
+decoder, i = json.JSONDecoder(), 0
+def walk(value, key=None):
+    if isinstance(value, str) and key in ("password", "passwords"):
+        found.append(value)
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            walk(item, name)
+    elif isinstance(value, list):
+        for item in value:
+            walk(item, key)
+while i < len(text):
+    if text[i].isspace():
+        i += 1
+        continue
+    doc, i = decoder.raw_decode(text, i)
+    walk(doc)
+kept = json.load(open(sys.argv[2]))
+json.dump(kept + found, open(sys.argv[2], "w"))
+PY
+}
+generated_and_stored() {
+  "$bin" generate "${tls[@]}" --token-file "$work/token" --json > "$work/generated.json" &&
+    keep_passwords "$work/generated.json" &&
+    python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["stored"] else 1)' "$work/generated.json"
+}
+check "compose app service generates for the token, stored" generated_and_stored
+listed_with_principal() {
+  "$bin" list "${tls[@]}" --token-file "$work/token" --json > "$work/listed.json" &&
+    keep_passwords "$work/listed.json" &&
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["passwords"]; sys.exit(0 if r and r[0]["principal"] == "operator" else 1)' "$work/listed.json"
+}
+check "compose app service lists the token's history, its principal named" listed_with_principal
 check "compose app service refuses the history to anonymous callers" bash -c \
   "! '$bin' list ${tls[*]} >/dev/null 2>&1"
+# README's "Run it" commands, as written, from a directory of their own:
+# `docker compose cp` as podman's (podman-compose has no cp), the port the
+# test's, grpcurl the pinned one, giropops-senhas the image's binary.
+readme_compose_commands() {
+  local line n=0
+  mkdir -p "$work/readme"
+  python3 - README.md > "$work/readme/commands" <<'PY' || return 1
+import re, sys
+text = open(sys.argv[1]).read()
+block = next(b for b in re.findall(r"```sh\n(.*?)```", text, re.S) if "docker compose cp app:" in b)
+print(block.replace("\\\n", " "), end="")
+PY
+  while IFS= read -r line; do
+    n=$((n + 1))
+    line=${line//docker compose cp app:/podman cp giropops-senhas_app_1:}
+    line=${line//localhost:50051/localhost:$TEST_APP_PORT}
+    line=${line/#grpcurl /\"\$grpcurl\" }
+    line=${line/#giropops-senhas /\"\$bin\" }
+    echo "\$ $line"
+    (cd "$work/readme" && eval "$line") > "$work/readme/out.$n" 2>&1 || { cat "$work/readme/out.$n"; return 1; }
+    keep_passwords "$work/readme/out.$n" 2>/dev/null || true
+  done < "$work/readme/commands"
+  grep -q '"stored": true' "$work/readme/out."* &&
+    grep -q 'giropops.v1.PasswordService' "$work/readme/out."*
+}
+check "README's compose commands run as written (CA and token copied out, grpcurl and the CLI over TLS, stored)" \
+  readme_compose_commands
+# From the proto files: without a token, reflection itself is refused.
+grpcurl_list() { # grpcurl arguments (besides the CA and the proto)
+  "$grpcurl" -cacert "$work/ca.pem" -import-path "$root/proto" -proto giropops/v1/password_service.proto \
+    "$@" "localhost:$TEST_APP_PORT" giropops.v1.PasswordService/ListPasswords
+}
+unauthenticated() { # grpcurl arguments
+  ! grpcurl_list "$@" > "$work/unauthenticated.out" 2>&1 &&
+    grep -q 'Code: Unauthenticated' "$work/unauthenticated.out" ||
+    { cat "$work/unauthenticated.out"; return 1; }
+}
+without_token_unauthenticated() {
+  grpcurl_list -H "authorization: Bearer $(cat "$work/token")" >/dev/null && unauthenticated
+}
+check "grpcurl: ListPasswords without a token is UNAUTHENTICATED (with the token: listed)" without_token_unauthenticated
+anonymous_generates_unstored() {
+  "$grpcurl" -cacert "$work/ca.pem" -import-path "$root/proto" -proto giropops/v1/password_service.proto \
+    -d '{}' "localhost:$TEST_APP_PORT" giropops.v1.PasswordService/GeneratePassword > "$work/anonymous.json" &&
+    keep_passwords "$work/anonymous.json" &&
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["password"] and not r.get("stored") else 1)' "$work/anonymous.json"
+}
+check "grpcurl: an anonymous GeneratePassword (README's, from the proto file) is generated, not stored" \
+  anonymous_generates_unstored
+check "grpcurl: ListPasswords with an unknown token is UNAUTHENTICATED" \
+  unauthenticated -H "authorization: Bearer gps_$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+check "the app is connected to Redis as its ACL user, and only it" probe clients giropops-senhas
+check "Redis's ACL LOG: no command of the app's was denied" probe acl-log giropops-senhas
+check "Redis holds no returned password in plaintext (keys, values, append-only files)" \
+  probe plaintext "$work/passwords.json" "$work/redis-data"
+check "the app's Redis user reaches nothing but the history, with the app's commands (NOPERM)" \
+  python3 tests/container/redis_probe.py "$TEST_REDIS_PORT" giropops-senhas "$secrets_dir/redis-password" confined
 "${compose[@]}" down -v -t 10 >/dev/null 2>&1 || true
 podman volume rm -f giropops-senhas_secrets >/dev/null 2>&1 || true
 
