@@ -159,10 +159,15 @@ grpcurl_examples() { # grpcurl binary
   local grpcurl=$1 line n=0
   while IFS= read -r line; do
     n=$((n + 1))
-    line=${line//localhost:50051/$target}
+    # TLS lines (README's compose section: ca.pem and token in the current
+    # folder) go to the TLS + token server, from the folder holding them.
+    case $line in
+      *" -cacert "*) line=${line//localhost:50051/$tls_target} ;;
+      *) line=${line//localhost:50051/$target} ;;
+    esac
     line=${line/#grpcurl /}
     echo "\$ grpcurl $line"
-    eval "'$grpcurl' $line" > "$work/out" || { cat "$work/out"; return 1; }
+    (cd "$pki" && eval "'$grpcurl' $line") > "$work/out" || { cat "$work/out"; return 1; }
     if [ -f "$work/samples/$n" ]; then
       python3 "$work/shape.py" "$work/samples/$n" "$work/out" ||
         { echo "README's sample output differs in shape from the real one:"; cat "$work/out"; return 1; }
@@ -170,8 +175,6 @@ grpcurl_examples() { # grpcurl binary
     fi
   done < "$work/grpcurl.txt"
 }
-run "grpcurl $GRPCURL_VERSION (reflection v1): README examples" grpcurl_examples "$tools/bin/grpcurl"
-run "grpcurl 1.8.6 (reflection v1alpha): README examples" grpcurl_examples "$tools/grpcurl-legacy/bin/grpcurl"
 run "grpcurl: health check" bash -c "'$tools/bin/grpcurl' -plaintext '$target' grpc.health.v1.Health/Check | grep -q SERVING"
 
 echo "# a TLS + token server"
@@ -224,6 +227,10 @@ PY
     [ "$(wc -l < "$work/out")" -ge 1 ]
 }
 run "python: README's TLS + token example" python_tls_token
+# README's grpcurl lines: plaintext ones against the first server, TLS ones
+# (with ca.pem and token) against this one.
+run "grpcurl $GRPCURL_VERSION (reflection v1): README examples" grpcurl_examples "$tools/bin/grpcurl"
+run "grpcurl 1.8.6 (reflection v1alpha): README examples" grpcurl_examples "$tools/grpcurl-legacy/bin/grpcurl"
 no_token_in_logs() {
   grep -q '"principal":"ci"' "$work/tls-server.log" && ! grep -qF "$(cat "$pki/token")" "$work/tls-server.log"
 }

@@ -82,7 +82,7 @@ pub async fn run(listen: SocketAddr, config: ServerConfig) -> Result<(), ServeEr
 }
 
 /// Serves on `listener` until `shutdown` completes, then drains (see
-/// [`drain`]).
+/// `drain`).
 pub async fn serve(
     listener: TcpListener,
     config: ServerConfig,

@@ -50,8 +50,10 @@ pub const REDIS_USER: &str = "giropops-senhas";
 /// Every Redis command the service sends: the history's `MULTI`/`LPUSH`/
 /// `LTRIM`/`EXPIRE`/`SADD`/`EXEC` and `LRANGE`/`SMEMBERS`, the health
 /// `PING`, deadpool's recycling `UNWATCH` + `PING`, and `WAIT`/`ROLE` for
-/// replicated acknowledgements and Sentinel. (`AUTH` is always allowed;
-/// redis-rs's `CLIENT SETINFO` is refused, which it ignores.)
+/// replicated acknowledgements and Sentinel. (`AUTH` is always allowed.
+/// The service skips redis-rs's `CLIENT SETINFO` on connections to a Redis
+/// named by URL; through Sentinel redis-rs may still send it, and ignores
+/// the refusal.)
 pub const REDIS_COMMANDS: &[&str] = &[
     "ping", "unwatch", "multi", "exec", "lpush", "ltrim", "lrange", "expire", "sadd", "smembers",
     "wait", "role",

@@ -1,6 +1,6 @@
 //! The server's command-line grammar: every flag is also an environment
 //! variable. [`ServeArgs`] is turned into the runtime
-//! [`ServerConfig`](crate::config::ServerConfig) by `TryFrom`, which reports
+//! [`crate::config::ServerConfig`] by `TryFrom`, which reports
 //! every invalid setting at once.
 
 use std::net::SocketAddr;

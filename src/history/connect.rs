@@ -203,10 +203,20 @@ impl Connector {
             root_cert: roots.map(<[u8]>::to_vec),
         };
         let endpoint = match target {
-            RedisTarget::Server(info) => match roots {
-                Some(_) => Endpoint::Server(redis::Client::build_with_tls(info, certificates())?),
-                None => Endpoint::Server(redis::Client::open(info)?),
-            },
+            RedisTarget::Server(info) => {
+                // No `CLIENT SETINFO` on connect: one round trip less, and
+                // the least-privilege ACL user of `init-secrets` (which
+                // Redis 7.0 could not load with `client|setinfo` in it)
+                // leaves no denial in Redis's ACL log on 7.2 and later.
+                let settings = info.redis_settings().clone().set_skip_set_lib_name();
+                let info = info.set_redis_settings(settings);
+                match roots {
+                    Some(_) => {
+                        Endpoint::Server(redis::Client::build_with_tls(info, certificates())?)
+                    }
+                    None => Endpoint::Server(redis::Client::open(info)?),
+                }
+            }
             RedisTarget::Sentinel(SentinelTarget {
                 sentinels,
                 master,

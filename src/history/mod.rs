@@ -1,6 +1,6 @@
 //! The history of generated passwords: one capped Redis list per
 //! principal, newest first, every entry encrypted, or metadata only with
-//! no secret at all ([`HistoryMode`], [`record`]).
+//! no secret at all ([`HistoryMode`], the `record` module).
 //!
 //! A principal's entries live under `{HISTORY_KEY}:<principal>` — the braces
 //! are a hash tag: every list, and the set of principals
@@ -9,7 +9,7 @@
 //!
 //! Every push is `LPUSH` + `LTRIM` in one `MULTI`/`EXEC`, so the list can
 //! never exceed its cap, even between two commands; concurrent pushes are
-//! written together ([`writer`]: group commit). Every operation is bounded
+//! written together (the `writer` module: group commit). Every operation is bounded
 //! by a timeout: a slow or absent Redis gives an error, never a hang.
 
 mod connect;
@@ -91,7 +91,7 @@ pub enum HistoryError {
     /// Too many pushes are waiting to be written.
     #[error("the history write queue is full")]
     QueueFull,
-    /// Every read slot stayed busy for [`READ_QUEUE_WAIT`].
+    /// Every read slot stayed busy for `READ_QUEUE_WAIT` (250 ms).
     #[error("too many history reads at once")]
     ReadsBusy,
     /// The batch this push was written in failed.
@@ -179,7 +179,7 @@ impl std::fmt::Debug for History {
 
 impl History {
     /// Builds the pool. Connects lazily: a Redis that is down at start is
-    /// reported by [`History::ping`] and by each operation, not here.
+    /// reported by [`Pinger::ping`] and by each operation, not here.
     pub fn new(config: HistoryConfig) -> Result<Self, HistoryError> {
         let HistoryConfig {
             target,

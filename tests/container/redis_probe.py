@@ -25,10 +25,9 @@ import socket
 import sys
 
 HISTORY_PREFIX = b"{giropops-senhas:history}:"
-# redis-rs sends CLIENT SETINFO on connecting and ignores a refusal; the ACL
-# refuses it on purpose (src/cli/init_secrets.rs, REDIS_COMMANDS). Redis
-# older than 7.2 does not know it and logs nothing.
-IGNORED_DENIALS = {b"client|setinfo"}
+# Nothing the service sends may be refused: it skips redis-rs's CLIENT SETINFO
+# on connect (src/history/connect.rs), which the ACL does not allow.
+IGNORED_DENIALS = set()
 
 
 class RedisError(Exception):
