@@ -209,17 +209,20 @@ async fn a_client_certificate_san_maps_to_its_scopes() {
         "the file's scopes, not the anonymous ones: {status:?}"
     );
 
-    // Not in the file: the anonymous scopes (check), under its own name.
+    // Not in the file: the anonymous principal (check), never a name the
+    // certificate chose; tokens are configured, so more needs a token.
     let other = pki.client("other", dns_san("other.giropops.test"));
     let mut other = connect_with(&addr, &other.options).await.unwrap();
     check(&mut other)
         .await
         .expect("anonymous callers may check");
     let status = generate(&mut other).await.unwrap_err();
-    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
-    assert_eq!(
-        status.message(),
-        "this call needs the `generate` scope; certificate `other.giropops.test` has check"
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    assert!(
+        status
+            .message()
+            .starts_with("a token is required: this call needs the `generate` scope"),
+        "{status:?}"
     );
 
     // A token wins over the certificate; an invalid one is refused, never
@@ -253,7 +256,7 @@ async fn a_client_certificate_san_maps_to_its_scopes() {
         .expect("the old grants stay when the new file is bad");
     assert_eq!(
         generate(&mut other).await.unwrap_err().code(),
-        Code::PermissionDenied
+        Code::Unauthenticated
     );
 
     // A good one replaces them, for live connections too.
@@ -267,8 +270,8 @@ async fn a_client_certificate_san_maps_to_its_scopes() {
     let status = generate(&mut ci).await.unwrap_err();
     assert_eq!(
         status.code(),
-        Code::PermissionDenied,
-        "no longer listed: anonymous scopes"
+        Code::Unauthenticated,
+        "no longer listed: anonymous"
     );
 }
 
@@ -341,7 +344,7 @@ async fn the_principal_label_names_listed_sans_only_and_follows_reloads() {
     };
     let text = counted(vec![
         calls("OK", "spiffe://giropops.test/ns/ci"),
-        calls("OK", "other"),
+        calls("OK", "anonymous"),
         calls("OK", "alice"),
         calls("UNAUTHENTICATED", "-"),
     ])
@@ -373,7 +376,7 @@ async fn the_principal_label_names_listed_sans_only_and_follows_reloads() {
     let text = counted(vec![
         calls("OK", "deploy"),
         calls("OK", "stranger.giropops.test"),
-        calls("OK", "other"),
+        calls("OK", "anonymous"),
     ])
     .await;
     for token in [&alice, &deploy] {

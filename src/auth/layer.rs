@@ -90,7 +90,7 @@ where
             Ok(principal) => {
                 if let Some(principal) = principal.or(certificate) {
                     tracing::trace!(
-                        principal = %principal.name,
+                        principal = &*principal.name,
                         kind = principal.kind.noun(),
                         service = method.service,
                         method = method.method,

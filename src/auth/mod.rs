@@ -92,6 +92,11 @@ impl Principal {
     /// token may have it).
     pub const ANONYMOUS: &'static str = "anonymous";
 
+    /// A name no principal may have: the history keeps its set of
+    /// principals at `{HISTORY_KEY}:principals`, beside the lists
+    /// `{HISTORY_KEY}:<principal>` (the client scopes file refuses it too).
+    pub const RESERVED_PRINCIPALS: &'static str = "principals";
+
     /// The principal of callers without a token, with `scopes`
     /// (`--anonymous-scopes`).
     pub fn anonymous(scopes: Scopes) -> Principal {
@@ -188,10 +193,10 @@ impl Authenticator {
     ///
     /// - the first SAN the client scopes file lists names it, with the
     ///   scopes of that line;
-    /// - a certificate none of whose SANs is listed is named by its first
-    ///   SAN and gets the anonymous scopes (`--anonymous-scopes`): the CA
-    ///   vouches for who it is, the file grants it nothing more;
-    /// - a certificate without any DNS or URI SAN is anonymous.
+    /// - a certificate none of whose SANs is listed, or without any DNS or
+    ///   URI SAN, is the anonymous principal: the file grants it nothing,
+    ///   and a name it chose itself must never own a history (a DNS SAN
+    ///   `ci` would otherwise read the `ci` token's).
     pub fn certificate_principal(&self, sans: &[ClientSan]) -> Principal {
         let scopes = self.shared.client_scopes.load();
         match scopes.for_peer(sans) {
@@ -203,10 +208,7 @@ impl Authenticator {
                     .filter_map(|word| Scope::from_name(word))
                     .collect(),
             ),
-            None => match sans.first() {
-                Some(san) => Principal::certificate(san.as_str(), self.shared.anonymous.scopes),
-                None => self.shared.anonymous.clone(),
-            },
+            None => self.shared.anonymous.clone(),
         }
     }
 
@@ -219,8 +221,7 @@ impl Authenticator {
     ///   come only from the tokens file, current or just replaced);
     /// - a certificate's principal is named when the current client scopes
     ///   file lists its name, and is [`PrincipalLabel::Other`] otherwise
-    ///   (a certificate none of whose SANs is listed is named by its first
-    ///   SAN, which any certificate the CA signed may choose);
+    ///   (defensive: an unlisted certificate is already anonymous);
     /// - no principal is [`PrincipalLabel::NoPrincipal`].
     pub fn principal_label(&self, principal: Option<&Principal>) -> PrincipalLabel {
         let Some(principal) = principal else {

@@ -488,20 +488,23 @@ fn principal_labels_are_bounded_by_the_configuration() {
             "{principal}"
         );
     }
-    // A SAN the file does not list, whatever the certificate says: `other`.
+    // A SAN the file does not list, whatever the certificate says
+    // (another principal's name included): the anonymous principal, never
+    // a name of the certificate's choosing.
     for sans in [
         vec![ClientSan::Dns("anything.example".into())],
         vec![ClientSan::Uri("spiffe://giropops.test/ci/x".into())],
         vec![ClientSan::Dns("ci".into())],
+        vec![ClientSan::Dns("spiffe://giropops.test/ci".into())],
     ] {
         let principal = auth.certificate_principal(&sans);
-        assert_eq!(principal.kind, PrincipalKind::Certificate);
-        assert_eq!(
-            label(Some(&principal)),
-            PrincipalLabel::Other,
-            "{principal}"
-        );
+        assert_eq!(principal.kind, PrincipalKind::Anonymous, "{principal}");
+        assert_eq!(principal.name.as_ref() as &str, Principal::ANONYMOUS);
+        assert_eq!(label(Some(&principal)), named("anonymous"));
     }
+    // Defensive: a certificate principal the file does not list.
+    let stray = Principal::certificate("stray.example", Scopes::none());
+    assert_eq!(label(Some(&stray)), PrincipalLabel::Other);
     assert_eq!(PrincipalLabel::Other.as_str(), "other");
 
     // Reloaded files are honoured: a new token, a newly listed SAN, a SAN
@@ -517,7 +520,7 @@ fn principal_labels_are_bounded_by_the_configuration() {
     assert_eq!(label(Some(&newly_listed)), named("anything.example"));
     let no_longer =
         auth.certificate_principal(&[ClientSan::Uri("spiffe://giropops.test/ci".into())]);
-    assert_eq!(label(Some(&no_longer)), PrincipalLabel::Other);
+    assert_eq!(label(Some(&no_longer)), named("anonymous"));
 }
 
 #[test]
@@ -633,8 +636,8 @@ async fn the_layer_puts_the_principal_in_the_extensions() {
     .await;
     assert_eq!(
         status_code(response.headers()),
-        Some(Code::PermissionDenied),
-        "an unlisted SAN has the anonymous scopes"
+        Some(Code::Unauthenticated),
+        "an unlisted SAN is anonymous: history needs a token or a listed SAN"
     );
     let response = call(
         &auth,
@@ -643,7 +646,7 @@ async fn the_layer_puts_the_principal_in_the_extensions() {
         Some(Extension::Connection(unlisted)),
     )
     .await;
-    assert_eq!(seen(&response), Some("certificate:host.example"));
+    assert_eq!(seen(&response), Some("anonymous:anonymous"));
     // A token wins over the certificate.
     let response = call(
         &auth,

@@ -612,9 +612,9 @@ impl TryFrom<ServeArgs> for ServerConfig {
             || tokens.as_ref().is_some_and(|(_, table)| {
                 table.principals().any(|p| p.scopes.grants(Scope::History))
             })
-            || client_scopes
-                .as_ref()
-                .is_some_and(|(_, scopes)| scopes.grants_any("history"));
+            || client_scopes.as_ref().is_some_and(|(_, scopes)| {
+                scopes.grants_any("history") || scopes.grants_any("history:all")
+            });
         let keys = match history_keys_file.as_deref() {
             _ if history_cap == 0 || !may_keep_history => None,
             // No secret is stored: nothing to encrypt, no keys file needed

@@ -317,13 +317,18 @@ impl History {
                     .await?
                     .into_iter()
                     .collect();
-                let mut lists = Vec::with_capacity(principals.len());
-                for principal in principals {
-                    let list = self.list_key(&principal);
-                    let entries = lrange(&mut conn, &list, limit).await?;
-                    lists.push((list, entries));
+                if principals.is_empty() || limit == 0 {
+                    return Ok(Vec::new());
                 }
-                Ok(lists)
+                // Every list in one round trip, not one per principal.
+                let keys: Vec<String> = principals.iter().map(|p| self.list_key(p)).collect();
+                let stop = isize::try_from(limit).unwrap_or(isize::MAX) - 1;
+                let mut pipe = redis::pipe();
+                for key in &keys {
+                    pipe.lrange(key, 0, stop);
+                }
+                let entries: Vec<Vec<String>> = pipe.query_async(&mut *conn).await?;
+                Ok(keys.into_iter().zip(entries).collect())
             })
             .await?;
         self.open(lists, limit, slot).await

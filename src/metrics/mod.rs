@@ -84,9 +84,9 @@ pub enum PrincipalLabel {
     /// A principal the configuration names: a token's name in the tokens
     /// file, a SAN listed in the client scopes file, or `anonymous`.
     Named(Arc<str>),
-    /// An authenticated caller the configuration does not name: a client
-    /// certificate none of whose SANs is listed (named by its first SAN in
-    /// the logs, `other` here).
+    /// A certificate principal the current configuration does not name
+    /// (defensive: a certificate none of whose SANs is listed is already
+    /// `anonymous`).
     Other,
     /// No principal (`-`, as in the per-call log line): the call was
     /// refused by the auth layer (`UNAUTHENTICATED`, `PERMISSION_DENIED`),

@@ -267,6 +267,12 @@ fn parse_san(san: &str) -> Result<ClientSan, String> {
         if !valid {
             return Err(format!("{san:?} is not a DNS name nor a URI"));
         }
+        // `Principal::RESERVED_PRINCIPALS`: the history's set of principals.
+        if san.eq_ignore_ascii_case("principals") {
+            return Err(format!(
+                "{san:?} is reserved (the history's set of principals)"
+            ));
+        }
         Ok(ClientSan::Dns(san.to_ascii_lowercase()))
     }
 }

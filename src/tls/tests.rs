@@ -491,6 +491,13 @@ fn scopes_file_parses_sans_and_scopes() {
 }
 
 #[test]
+fn the_history_set_name_is_no_san() {
+    let errors = ClientScopes::parse("Principals history\n").unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].to_string().contains("is reserved"), "{errors:?}");
+}
+
+#[test]
 fn scopes_file_reports_every_bad_line() {
     let errors = ClientScopes::parse(
         "good.example.com generate\n\

@@ -186,6 +186,8 @@ fn name_problem(name: &str) -> Option<&'static str> {
         Some("the name must be 1 to 64 characters of A-Z a-z 0-9 _ . @ -")
     } else if name == Principal::ANONYMOUS {
         Some("the name `anonymous` is reserved for callers without a token")
+    } else if name == Principal::RESERVED_PRINCIPALS {
+        Some("the name `principals` is reserved (the history's set of principals)")
     } else if is_well_formed(name) {
         Some(
             "the name is shaped like a token (a token must never be written in this file: treat it as leaked)",

@@ -233,6 +233,14 @@ fn format_line_round_trips_and_validates() {
         format_line("anonymous", Scopes::all(), &digest),
         Err(FormatLineError::Name(_))
     ));
+    // The history keeps its set of principals beside the lists: a principal
+    // of that name would collide with it.
+    assert_eq!(
+        format_line("principals", Scopes::all(), &digest),
+        Err(FormatLineError::Name(
+            "the name `principals` is reserved (the history's set of principals)"
+        ))
+    );
     assert_eq!(
         format_line("ok", Scopes::all(), &token),
         Err(FormatLineError::Digest)
