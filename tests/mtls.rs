@@ -125,6 +125,29 @@ fn dns_san(name: &str) -> SanType {
     SanType::DnsName(name.try_into().unwrap())
 }
 
+/// Mutual TLS with `pki`, tokens and client scopes from those files, and
+/// `anonymous` scopes.
+fn mutual_tls_trust(
+    pki: &Pki,
+    tokens_file: &Path,
+    scopes_file: &Path,
+    anonymous: &str,
+) -> TrustConfig {
+    TrustConfig {
+        tokens: Some((
+            tokens_file.to_owned(),
+            TokenTable::load(tokens_file).unwrap(),
+        )),
+        anonymous_scopes: Scopes::parse(anonymous).unwrap(),
+        tls: Some(pki.server_files(true)),
+        client_scopes: Some((
+            scopes_file.to_owned(),
+            ClientScopes::load(scopes_file).unwrap(),
+        )),
+        ..TrustConfig::default()
+    }
+}
+
 fn https(port: u16) -> String {
     format!("https://localhost:{port}")
 }
@@ -178,16 +201,7 @@ async fn a_client_certificate_san_maps_to_its_scopes() {
     )
     .unwrap();
     let mut config = stateless_config();
-    config.trust = TrustConfig {
-        tokens: Some((tokens_file.clone(), TokenTable::load(&tokens_file).unwrap())),
-        anonymous_scopes: Scopes::parse("check").unwrap(),
-        tls: Some(pki.server_files(true)),
-        client_scopes: Some((
-            scopes_file.clone(),
-            ClientScopes::load(&scopes_file).unwrap(),
-        )),
-        ..TrustConfig::default()
-    };
+    config.trust = mutual_tls_trust(&pki, &tokens_file, &scopes_file, "check");
     let server = TestServer::start(config).await;
     let addr = https(server.addr.port());
 
@@ -295,16 +309,7 @@ async fn the_principal_label_names_listed_sans_only_and_follows_reloads() {
     let mut config = stateless_config();
     config.metrics_addr = Some(([127, 0, 0, 1], metrics_port).into());
     config.metrics_principal_label = true;
-    config.trust = TrustConfig {
-        tokens: Some((tokens_file.clone(), TokenTable::load(&tokens_file).unwrap())),
-        anonymous_scopes: Scopes::parse("generate").unwrap(),
-        tls: Some(pki.server_files(true)),
-        client_scopes: Some((
-            scopes_file.clone(),
-            ClientScopes::load(&scopes_file).unwrap(),
-        )),
-        ..TrustConfig::default()
-    };
+    config.trust = mutual_tls_trust(&pki, &tokens_file, &scopes_file, "generate");
     let server = TestServer::start(config).await;
     let addr = https(server.addr.port());
 
