@@ -17,13 +17,12 @@ use giropops_senhas::keyring::KeyRing;
 use giropops_senhas::proto::v1::{
     CheckPasswordRequest, GeneratePasswordRequest, ListPasswordsRequest,
 };
-use giropops_senhas::tls::{ClientScopes, TlsFiles};
+use giropops_senhas::tls::ClientScopes;
 use giropops_senhas_client::{
     BearerToken, ClientOptions, PasswordServiceClient, channel_with, connect_with,
 };
-use rcgen::{
-    BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, SanType,
-};
+use rcgen::SanType;
+use support::pki::Pki;
 use support::process::{binary, health};
 use support::redis_server::free_port;
 use support::{ANONYMOUS_LIST, RedisServer, TestServer, scrape, stateless_config, wait_until};
@@ -34,86 +33,6 @@ use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-
-/// A CA, and certificates it signs, as PEM files in a temporary directory.
-struct Pki {
-    dir: tempfile::TempDir,
-    ca: Issuer<'static, KeyPair>,
-    ca_pem: String,
-}
-
-/// A client certificate: its PEM files, and the options a client uses.
-struct ClientCert {
-    cert: PathBuf,
-    key: PathBuf,
-    options: ClientOptions,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let mut params = CertificateParams::default();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let key = KeyPair::generate().unwrap();
-        let ca_pem = params.self_signed(&key).unwrap().pem();
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("ca.pem"), &ca_pem).unwrap();
-        Pki {
-            dir,
-            ca: Issuer::new(params, key),
-            ca_pem,
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// Writes `NAME.pem` and `NAME.key`: a certificate for `sans`.
-    fn leaf(&self, name: &str, sans: Vec<SanType>, usage: ExtendedKeyUsagePurpose) {
-        let mut params = CertificateParams::default();
-        params.subject_alt_names = sans;
-        params.extended_key_usages = vec![usage];
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.ca).unwrap();
-        std::fs::write(self.path(&format!("{name}.pem")), cert.pem()).unwrap();
-        std::fs::write(self.path(&format!("{name}.key")), key.serialize_pem()).unwrap();
-    }
-
-    /// The server's files (a certificate for `localhost`); `mutual`: client
-    /// certificates signed by the CA required.
-    fn server_files(&self, mutual: bool) -> TlsFiles {
-        self.leaf(
-            "server",
-            vec![SanType::DnsName("localhost".try_into().unwrap())],
-            ExtendedKeyUsagePurpose::ServerAuth,
-        );
-        TlsFiles {
-            cert: self.path("server.pem"),
-            key: self.path("server.key"),
-            client_ca: mutual.then(|| self.path("ca.pem")),
-        }
-    }
-
-    /// Options trusting the CA, without a client certificate.
-    fn trusting(&self) -> ClientOptions {
-        ClientOptions {
-            ca_pem: Some(self.ca_pem.clone().into_bytes()),
-            ..ClientOptions::default()
-        }
-    }
-
-    /// A client certificate named `name` for `san`.
-    fn client(&self, name: &str, san: SanType) -> ClientCert {
-        self.leaf(name, vec![san], ExtendedKeyUsagePurpose::ClientAuth);
-        let cert = self.path(&format!("{name}.pem"));
-        let key = self.path(&format!("{name}.key"));
-        let options = ClientOptions {
-            identity_pem: Some((std::fs::read(&cert).unwrap(), std::fs::read(&key).unwrap())),
-            ..self.trusting()
-        };
-        ClientCert { cert, key, options }
-    }
-}
 
 type Client = PasswordServiceClient<InterceptedService<Channel, BearerToken>>;
 

@@ -14,11 +14,9 @@ use giropops_senhas::keyring::KeyRing;
 use giropops_senhas::proto::v1::{
     CheckPasswordRequest, GeneratePasswordRequest, ListPasswordsRequest,
 };
-use giropops_senhas::tls::TlsFiles;
 use giropops_senhas_client::{ClientOptions, channel_with, connect_with};
-use rcgen::{
-    BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, SanType,
-};
+use rcgen::SanType;
+use support::pki::Pki;
 use support::{HISTORY_KEY, RedisServer, TestServer, redis_config, stateless_config};
 use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
@@ -264,53 +262,6 @@ async fn removing_a_key_crypto_shreds_what_it_wrote() {
     );
 }
 
-/// A CA and certificates signed by it, as PEM files.
-struct Pki {
-    dir: tempfile::TempDir,
-    ca: Issuer<'static, KeyPair>,
-    ca_pem: String,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let mut params = CertificateParams::default();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let key = KeyPair::generate().unwrap();
-        let ca_pem = params.self_signed(&key).unwrap().pem();
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("ca.pem"), &ca_pem).unwrap();
-        Pki {
-            dir,
-            ca: Issuer::new(params, key),
-            ca_pem,
-        }
-    }
-
-    /// A certificate for `sans` with `usage`: (cert PEM, key PEM).
-    fn leaf(&self, sans: Vec<SanType>, usage: ExtendedKeyUsagePurpose) -> (String, String) {
-        let mut params = CertificateParams::default();
-        params.subject_alt_names = sans;
-        params.extended_key_usages = vec![usage];
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.ca).unwrap();
-        (cert.pem(), key.serialize_pem())
-    }
-
-    fn server_files(&self, mutual: bool) -> TlsFiles {
-        let (cert, key) = self.leaf(
-            vec![SanType::DnsName("localhost".try_into().unwrap())],
-            ExtendedKeyUsagePurpose::ServerAuth,
-        );
-        std::fs::write(self.dir.path().join("server.pem"), cert).unwrap();
-        std::fs::write(self.dir.path().join("server.key"), key).unwrap();
-        TlsFiles {
-            cert: self.dir.path().join("server.pem"),
-            key: self.dir.path().join("server.key"),
-            client_ca: mutual.then(|| self.dir.path().join("ca.pem")),
-        }
-    }
-}
-
 async fn tls_server(pki: &Pki, mutual: bool) -> TestServer {
     let mut config = stateless_config();
     config.trust.tls = Some(pki.server_files(mutual));
@@ -357,14 +308,12 @@ async fn tls_only_and_mutual_tls() {
             .is_err(),
     };
     assert!(refused, "no client certificate, no service");
-    let (cert, key) = pki.leaf(
-        vec![SanType::DnsName("client.giropops.test".try_into().unwrap())],
-        ExtendedKeyUsagePurpose::ClientAuth,
-    );
-    let with = ClientOptions {
-        identity_pem: Some((cert.into_bytes(), key.into_bytes())),
-        ..trusting
-    };
+    let with = pki
+        .client(
+            "client",
+            SanType::DnsName("client.giropops.test".try_into().unwrap()),
+        )
+        .options;
     let mut client = connect_with(&https, &with).await.expect("mutual TLS");
     client
         .generate_password(GeneratePasswordRequest::default())

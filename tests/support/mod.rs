@@ -11,4 +11,5 @@ pub use service::{
     ANONYMOUS_LIST, HISTORY_KEY, TestServer, redis_config, scrape, stateless_config, wait_until,
 };
 pub mod h2_client;
+pub mod pki;
 pub mod process;
