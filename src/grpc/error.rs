@@ -67,7 +67,7 @@ impl From<ApiError> for Status {
             ApiError::HistoryDisabled => {
                 Status::failed_precondition(ApiError::HistoryDisabled.to_string())
             }
-            ApiError::History(error) => history_status(error.cause()),
+            ApiError::History(error) => history_status(&error),
             ApiError::Busy(BusyReason::ResponseBytes) => crate::layers::shed::budget_exhausted(),
             ApiError::Busy(BusyReason::StrengthChecks) => Status::resource_exhausted(
                 "server busy: every core allowed CPU-heavy work is busy; retry with backoff",
@@ -110,6 +110,22 @@ fn history_status(error: &HistoryError) -> Status {
             Status::resource_exhausted(
                 "server busy: too many history operations at once; retry with backoff",
             )
+        }
+        // A write that reached Redis (or may have) and then failed: a
+        // timeout, a broken connection or an error inside `EXEC` (Redis does
+        // not roll back the rest of the transaction). Saying "try again"
+        // would hide that the entry may exist.
+        HistoryError::Batch(inner)
+            if matches!(
+                inner.cause(),
+                HistoryError::Timeout(_) | HistoryError::Redis(_)
+            ) =>
+        {
+            let status = history_status(inner.cause());
+            Status::unavailable(format!(
+                "{}; the write was sent: it may or may not be stored, check the history before retrying",
+                status.message().trim_end_matches("; try again")
+            ))
         }
         // `cause()` never returns a batch.
         HistoryError::Batch(inner) => history_status(inner.cause()),
@@ -167,6 +183,21 @@ mod tests {
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "10.0.0.7:6379");
         let status = Status::from(ApiError::History(HistoryError::Redis(io.into())));
         assert_eq!(status.code(), Code::Unavailable);
+        assert_eq!(status.message(), "history is unavailable; try again");
+        // Sent and then failed (timeout, broken connection, error inside
+        // EXEC): the entry may exist, and the caller is told so.
+        let status = Status::from(ApiError::History(HistoryError::Batch(
+            HistoryError::Timeout(Duration::from_millis(800)).into(),
+        )));
+        assert_eq!(status.code(), Code::Unavailable);
+        assert_eq!(
+            status.message(),
+            "history did not answer within 800ms; the write was sent: it may or may not be stored, check the history before retrying"
+        );
+        // Never sent (no connection): plainly try again.
+        let status = Status::from(ApiError::History(HistoryError::Batch(
+            HistoryError::Pool(deadpool_redis::PoolError::Closed).into(),
+        )));
         assert_eq!(status.message(), "history is unavailable; try again");
         let status = Status::from(ApiError::History(HistoryError::Batch(
             HistoryError::NotReplicated {
