@@ -26,7 +26,7 @@
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::os::unix::fs::OpenOptionsExt as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -154,6 +154,22 @@ pub fn init_secrets(args: &InitSecretsArgs) -> Result<Vec<SetOutcome>, InitSecre
         path: dir.clone(),
         source,
     })?;
+    // One run at a time in a directory: two at once (two replicas of the
+    // job) could otherwise both find a set missing and interleave their
+    // files (a token that does not match its tokens line). Held until the
+    // run returns.
+    let lock_path = dir.join(".init-secrets.lock");
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&lock_path)
+        .and_then(|file| file.lock().map(|()| file))
+        .map_err(|source| InitSecretsError::Io {
+            path: lock_path,
+            source,
+        })?;
     type Make<'a> = Box<dyn Fn() -> Result<Vec<File>, InitSecretsError> + 'a>;
     let sets: [(&'static str, &[&'static str], Make<'_>); 4] = [
         (
@@ -206,6 +222,7 @@ pub fn init_secrets(args: &InitSecretsArgs) -> Result<Vec<SetOutcome>, InitSecre
         write_set(dir, &make()?, *owner)?;
         outcomes.push(SetOutcome::Written(set));
     }
+    drop(lock);
     Ok(outcomes)
 }
 
@@ -229,6 +246,11 @@ fn write_set(
             .create_new(true)
             .mode(file.mode)
             .open(&temporary)
+            .map_err(io(&temporary))?;
+        // The mode asked for, whatever the umask (0640 must stay readable
+        // by Redis's group under umask 077).
+        handle
+            .set_permissions(fs::Permissions::from_mode(file.mode))
             .map_err(io(&temporary))?;
         handle
             .write_all(file.content.as_bytes())
@@ -479,6 +501,7 @@ mod tests {
             .collect();
         modes.sort();
         let expected = [
+            (".init-secrets.lock", 0o600),
             ("ca.pem", 0o640),
             ("history-keys", 0o600),
             ("redis-password", 0o600),
@@ -507,6 +530,34 @@ mod tests {
         let again = init_secrets(&args(dir.path())).unwrap();
         assert!(again.iter().all(|o| matches!(o, SetOutcome::Kept(_))));
         assert_eq!(read("redis-password"), password);
+    }
+
+    /// Two runs at once (two replicas of the job) produce one consistent
+    /// set: the token matches its tokens line, whoever won.
+    #[test]
+    fn concurrent_runs_write_one_consistent_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs: Vec<_> = (0..4)
+            .map(|_| {
+                let args = args(dir.path());
+                std::thread::spawn(move || init_secrets(&args))
+            })
+            .collect();
+        let outcomes: Vec<Vec<SetOutcome>> = runs
+            .into_iter()
+            .map(|run| run.join().unwrap().unwrap())
+            .collect();
+        let written = outcomes
+            .iter()
+            .filter(|outcome| outcome.contains(&SetOutcome::Written("token")))
+            .count();
+        assert_eq!(written, 1, "{outcomes:?}");
+        let token = fs::read_to_string(dir.path().join("token")).unwrap();
+        let table = TokenTable::load(&dir.path().join("tokens")).unwrap();
+        let principal = table
+            .authenticate(token.trim())
+            .expect("the token matches its line");
+        assert_eq!(&*principal.name, "operator");
     }
 
     #[test]
