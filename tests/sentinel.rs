@@ -22,7 +22,9 @@ use giropops_senhas::config::{ServerConfig, TrustConfig};
 use giropops_senhas::history::{History, HistoryConfig, HistoryMode, RedisTarget, SentinelTarget};
 use giropops_senhas::keyring::KeyRing;
 use giropops_senhas::proto::v1::password_service_client::PasswordServiceClient;
-use giropops_senhas::proto::v1::{GeneratePasswordRequest, ListPasswordsRequest};
+use giropops_senhas::proto::v1::{
+    GeneratePasswordRequest, GeneratePasswordResponse, ListPasswordsRequest,
+};
 use support::redis_server::{MASTER_NAME, Sentinel};
 use support::{HISTORY_KEY, RedisServer, TestServer, wait_until};
 use tokio::sync::Mutex;
@@ -440,6 +442,32 @@ async fn failover_without_replicated_acks_reports_its_loss() {
     );
 }
 
+/// `n` GeneratePassword calls at once on `client`'s connection; each must
+/// succeed (`why` if not).
+async fn concurrent_generates(
+    client: &PasswordServiceClient<Channel>,
+    n: usize,
+    why: &'static str,
+) -> Vec<GeneratePasswordResponse> {
+    let calls: Vec<_> = (0..n)
+        .map(|_| {
+            let mut client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .generate_password(GeneratePasswordRequest::default())
+                    .await
+                    .expect(why)
+                    .into_inner()
+            })
+        })
+        .collect();
+    let mut responses = Vec::with_capacity(n);
+    for call in calls {
+        responses.push(call.await.unwrap());
+    }
+    responses
+}
+
 /// `SENTINEL FAILOVER` with the old master alive: it is demoted to a
 /// replica while the service holds pooled connections to it. Those are
 /// left behind (ROLE on reuse, READONLY on a write: dropped, the write
@@ -452,20 +480,7 @@ async fn a_demoted_master_is_left_behind() {
     let server = TestServer::start(server_config(cluster.history(&keys, 0))).await;
     let client = server.client().await;
     // Several pooled connections to the current master.
-    let warm: Vec<_> = (0..8)
-        .map(|_| {
-            let mut client = client.clone();
-            tokio::spawn(async move {
-                client
-                    .generate_password(GeneratePasswordRequest::default())
-                    .await
-                    .expect("works before the failover")
-            })
-        })
-        .collect();
-    for call in warm {
-        call.await.unwrap();
-    }
+    concurrent_generates(&client, 8, "works before the failover").await;
     // What a write on the demoted master will meet, and how it is read.
     let readonly = redis::pipe()
         .atomic()
@@ -688,20 +703,8 @@ async fn replicated_acks_wait_once_per_batch_and_fail_unavailable() {
     }
     let server = TestServer::start(config).await;
     let client = server.client().await;
-    let calls: Vec<_> = (0..64)
-        .map(|_| {
-            let mut client = client.clone();
-            tokio::spawn(async move {
-                client
-                    .generate_password(GeneratePasswordRequest::default())
-                    .await
-                    .expect("the replica acknowledges")
-                    .into_inner()
-            })
-        })
-        .collect();
-    for call in calls {
-        assert!(call.await.unwrap().stored);
+    for response in concurrent_generates(&client, 64, "the replica acknowledges").await {
+        assert!(response.stored);
     }
     let stats = master.info("commandstats").unwrap();
     let calls_of = |command: &str| -> u64 {
