@@ -30,7 +30,7 @@
 ARG RUST_VERSION=1.95
 
 # ---- builder: static musl binary, LTO, stripped, with audit data ----------
-FROM rust:${RUST_VERSION}-alpine AS builder
+FROM docker.io/library/rust:${RUST_VERSION}-alpine AS builder
 ARG CARGO_AUDITABLE_VERSION=0.7.7
 RUN apk add --no-cache musl-dev \
  && cargo install --locked cargo-auditable --version "${CARGO_AUDITABLE_VERSION}"

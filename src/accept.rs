@@ -1,5 +1,5 @@
 //! The gRPC port's own accept path: what happens to a connection before
-//! HTTP/2 sees it, TLS included (each handshake in its own task, under the
+//! HTTP sees it, TLS included (each handshake in its own task, under the
 //! preface timeout, with the certificate current at that moment: a reload
 //! never touches live connections).
 //!
@@ -7,8 +7,10 @@
 //! holds small replies ~40 ms for a client that waits for each reply before
 //! sending again) and TCP keepalive. Open connections are capped: at the
 //! cap, accepting pauses and new clients wait in the kernel's backlog. A
-//! connection that has not sent the 24-byte HTTP/2 preface within
-//! `preface_timeout` is closed (hyper has no such deadline). When the
+//! connection that has not sent the 24-byte HTTP/2 preface, or the whole
+//! head of its first HTTP/1.1 request, within `preface_timeout` is closed
+//! (hyper has no HTTP/2 deadline, and 30 s for HTTP/1.1 heads): a client
+//! trickling its headers holds a connection that long, no longer. When the
 //! process runs out of file descriptors, accepting backs off with one WARN
 //! instead of spinning.
 //!
@@ -35,8 +37,9 @@ use tonic::transport::server::{Connected, TcpConnectInfo};
 use crate::metrics::{GaugeGuard, Metrics};
 use crate::tls::{ClientSan, ReloadableTls, peer_sans};
 
-/// Length of the HTTP/2 client connection preface.
-const PREFACE_LEN: usize = 24;
+/// The end of an HTTP/1.1 request head, also inside the HTTP/2 preface
+/// (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`), as the last four bytes read.
+const HEAD_END: u32 = u32::from_be_bytes(*b"\r\n\r\n");
 /// Idle time before TCP keepalive probes start.
 const KEEPALIVE_TIME: Duration = Duration::from_secs(60);
 /// Between keepalive probes.
@@ -49,7 +52,8 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 pub struct AcceptLimits {
     /// Most connections open at once.
     pub max_connections: usize,
-    /// Time a new connection has to send the HTTP/2 preface.
+    /// Time a new connection has to send the HTTP/2 preface (or, over
+    /// HTTP/1.1, its first request head).
     pub preface_timeout: Duration,
     /// Response bytes the calls of one connection may hold.
     pub connection_budget_bytes: usize,
@@ -68,6 +72,8 @@ pub struct ConnectionInfo {
     /// certificate, in its order (possibly none); `None` without mutual
     /// TLS.
     pub client_sans: Option<Arc<[ClientSan]>>,
+    /// The connection is TLS (the page then sends HSTS).
+    pub tls: bool,
 }
 
 /// Accepts connections from `listener` until the returned stream is
@@ -128,7 +134,7 @@ async fn accept_loop(
         let connection = Connection {
             io: Io::Plain(stream),
             preface_deadline: Some(Box::pin(sleep(limits.preface_timeout))),
-            preface_left: PREFACE_LEN,
+            last_four: 0,
             budget: Arc::new(Semaphore::new(limits.connection_budget_bytes)),
             client_sans: None,
             _permit: permit,
@@ -198,9 +204,11 @@ fn configure(stream: &TcpStream) -> io::Result<()> {
 #[derive(Debug)]
 pub struct Connection {
     io: Io,
-    /// Until the preface has arrived.
+    /// Until the HTTP/2 preface or the first HTTP/1.1 request head has
+    /// arrived (until the first `\r\n\r\n`).
     preface_deadline: Option<Pin<Box<Sleep>>>,
-    preface_left: usize,
+    /// The last four bytes read, while the deadline runs.
+    last_four: u32,
     budget: Arc<Semaphore>,
     client_sans: Option<Arc<[ClientSan]>>,
     _permit: OwnedSemaphorePermit,
@@ -221,16 +229,21 @@ impl AsyncRead for Connection {
         };
         match result {
             Poll::Ready(Ok(())) => {
-                let read = buf.filled().len() - before;
-                this.preface_left = this.preface_left.saturating_sub(read);
-                if this.preface_left == 0 {
-                    this.preface_deadline = None;
+                for &byte in &buf.filled()[before..] {
+                    this.last_four = (this.last_four << 8) | u32::from(byte);
+                    if this.last_four == HEAD_END {
+                        this.preface_deadline = None;
+                        break;
+                    }
                 }
                 Poll::Ready(Ok(()))
             }
-            Poll::Pending if deadline.as_mut().poll(cx).is_ready() => Poll::Ready(Err(
-                io::Error::new(io::ErrorKind::TimedOut, "no HTTP/2 preface in time"),
-            )),
+            Poll::Pending if deadline.as_mut().poll(cx).is_ready() => {
+                Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "no HTTP/2 preface or HTTP/1.1 request head in time",
+                )))
+            }
             other => other,
         }
     }
@@ -278,6 +291,7 @@ impl Connected for Connection {
             tcp,
             budget: self.budget.clone(),
             client_sans: self.client_sans.clone(),
+            tls: matches!(self.io, Io::Tls(_)),
         }
     }
 }

@@ -30,6 +30,28 @@ pub struct ServerConfig {
     pub health_addr: Option<SocketAddr>,
     /// Who may call, over what.
     pub trust: TrustConfig,
+    /// Browsers.
+    pub web: WebConfig,
+}
+
+/// What browsers get.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The web page at `/`.
+    pub web_ui: bool,
+    /// Origins whose pages may call the port (CORS); empty: same origin
+    /// only.
+    pub cors_allowed_origins: Vec<http::HeaderValue>,
+}
+
+impl Default for WebConfig {
+    /// The page on, same origin only.
+    fn default() -> Self {
+        WebConfig {
+            web_ui: true,
+            cors_allowed_origins: Vec::new(),
+        }
+    }
 }
 
 /// Transport security and who may do what.
@@ -79,6 +101,7 @@ impl Default for ServerConfig {
             metrics_principal_label: false,
             health_addr: None,
             trust: TrustConfig::default(),
+            web: WebConfig::default(),
         }
     }
 }
@@ -101,7 +124,8 @@ pub struct Limits {
     pub max_connection_age: Option<Duration>,
     /// Most client connections open at once on the gRPC port.
     pub max_connections: usize,
-    /// Time a new connection has to send the HTTP/2 preface.
+    /// Time a new connection has to send the HTTP/2 preface (or, over
+    /// HTTP/1.1, its first request head).
     pub preface_timeout: Duration,
     /// Largest unary response, in bytes, computed before any work
     /// (`count × length`, `page_size × entry`).

@@ -2,8 +2,9 @@
 //! keeps a capped history of them in Redis.
 //!
 //! Layers, each in its own module: [`generator`] (pure generation),
-//! [`history`] (Redis storage), [`grpc`] (the API surface), [`layers`]
-//! (tower layers every call crosses), and the wiring: [`config`],
+//! [`history`] (Redis storage), [`grpc`] (the API surface), [`gateway`]
+//! (gRPC-Web, Connect and the original app's API, each made one gRPC
+//! call), [`layers`] (tower layers every call crosses), and the wiring: [`config`],
 //! [`server`], [`accept`], [`health`], [`metrics`], [`telemetry`] and the
 //! command line, [`cli`]. The contract and the Rust client live in their
 //! own crate, `giropops-senhas-client`, re-exported here as [`proto`].
@@ -13,6 +14,7 @@ pub mod accept;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod gateway;
 pub mod generator;
 pub mod grpc;
 pub mod health;
@@ -20,6 +22,7 @@ pub mod history;
 pub mod keyring;
 pub mod layers;
 pub mod metrics;
+pub mod protocol;
 pub mod reload;
 pub mod server;
 pub mod telemetry;

@@ -954,8 +954,9 @@ async fn at_the_descriptor_limit_accepting_backs_off() {
 /// and at most a capped number are open at once (the rest wait in the
 /// kernel's listen backlog of 128, or never complete their handshake,
 /// costing the server no descriptor): within 10 s the first connections
-/// are closed, and the server's descriptors never grow by more than 100
-/// (the cap is well under that; 500 unbounded). The gRPC
+/// are closed, and the server's descriptors never grow by more than 300
+/// (the cap is 256, above the 200 held connections a scrape must get past
+/// (tests/http_manners.rs); 500 unbounded). The gRPC
 /// port is unaffected, and once the attackers leave a scrape is served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slowloris_on_metrics_is_cut_and_capped() {
@@ -1044,7 +1045,7 @@ async fn slowloris_on_metrics_is_cut_and_capped() {
         "no slowloris connection was cut within 10 s"
     );
     assert!(
-        peak_fds <= fds_before + 100,
+        peak_fds <= fds_before + 300,
         "server descriptors {fds_before} → {peak_fds}: slowloris connections are not capped"
     );
     assert!(

@@ -396,6 +396,25 @@ async fn logs_never_contain_a_password() {
     }
 }
 
+/// Human logs written to a file (not a terminal) carry no ANSI colour
+/// codes: a collector or `less` gets plain text.
+#[tokio::test]
+async fn human_logs_to_a_file_have_no_colour_codes() {
+    let mut server = ServerProcess::start(&[], &[("LOG_FORMAT", "human")]);
+    server.wait_serving().await;
+    server.signal("-TERM");
+    server
+        .wait_exit(Duration::from_secs(10))
+        .await
+        .expect("exits");
+    let logs = server.logs();
+    assert!(logs.contains("serving"), "logs written:\n{logs}");
+    assert!(
+        !logs.contains('\u{1b}'),
+        "ANSI escape codes in a log file:\n{logs:?}"
+    );
+}
+
 /// A port that is taken (Prometheus often holds :9090) is one line naming
 /// the address and the setting that changes it, and exit code 1.
 #[test]

@@ -38,7 +38,7 @@ async fn server_with_metrics(redis: &RedisServer, limits: Limits) -> (TestServer
 /// The value of `giropops_rpc_calls_total` for a PasswordService method and code.
 async fn calls(port: u16, method: &str, code: &str) -> u64 {
     let wanted = format!(
-        r#"giropops_rpc_calls_total{{service="giropops.v1.PasswordService",method="{method}",code="{code}"}} "#
+        r#"giropops_rpc_calls_total{{service="giropops.v1.PasswordService",method="{method}",code="{code}",protocol="grpc"}} "#
     );
     scrape(port)
         .await
@@ -166,9 +166,9 @@ async fn counts_calls_and_secrets_without_exposing_them() {
     );
     let text = scrape(port).await;
     for line in [
-        r#"giropops_rpc_calls_total{service="giropops.v1.PasswordService",method="GeneratePassword",code="OK"} 1"#,
-        r#"giropops_rpc_calls_total{service="giropops.v1.PasswordService",method="GeneratePassword",code="INVALID_ARGUMENT"} 1"#,
-        r#"giropops_rpc_calls_total{service="giropops.v1.PasswordService",method="GeneratePassphrase",code="OK"} 1"#,
+        r#"giropops_rpc_calls_total{service="giropops.v1.PasswordService",method="GeneratePassword",code="OK",protocol="grpc"} 1"#,
+        r#"giropops_rpc_calls_total{service="giropops.v1.PasswordService",method="GeneratePassword",code="INVALID_ARGUMENT",protocol="grpc"} 1"#,
+        r#"giropops_rpc_calls_total{service="giropops.v1.PasswordService",method="GeneratePassphrase",code="OK",protocol="grpc"} 1"#,
         r#"giropops_secrets_generated_total{kind="password"} 3"#,
         r#"giropops_secrets_generated_total{kind="passphrase"} 1"#,
         r#"giropops_rpc_duration_seconds_count{service="giropops.v1.PasswordService",method="GeneratePassword"} 2"#,
@@ -265,11 +265,17 @@ async fn the_principal_label_names_configured_principals_only() {
     let service = r#"service="giropops.v1.PasswordService""#;
     let generate = format!(r#"{service},method="GeneratePassword""#);
     let lines = [
-        format!(r#"giropops_rpc_calls_total{{{generate},code="OK",principal="ci"}} 2"#),
-        format!(r#"giropops_rpc_calls_total{{{generate},code="OK",principal="anonymous"}} 1"#),
-        format!(r#"giropops_rpc_calls_total{{{generate},code="UNAUTHENTICATED",principal="-"}} 1"#),
         format!(
-            r#"giropops_rpc_calls_total{{{service},method="ListPasswords",code="PERMISSION_DENIED",principal="-"}} 1"#
+            r#"giropops_rpc_calls_total{{{generate},code="OK",protocol="grpc",principal="ci"}} 2"#
+        ),
+        format!(
+            r#"giropops_rpc_calls_total{{{generate},code="OK",protocol="grpc",principal="anonymous"}} 1"#
+        ),
+        format!(
+            r#"giropops_rpc_calls_total{{{generate},code="UNAUTHENTICATED",protocol="grpc",principal="-"}} 1"#
+        ),
+        format!(
+            r#"giropops_rpc_calls_total{{{service},method="ListPasswords",code="PERMISSION_DENIED",protocol="grpc",principal="-"}} 1"#
         ),
         format!(r#"giropops_rpc_duration_seconds_count{{{generate},principal="ci"}} 2"#),
         format!(r#"giropops_rpc_duration_seconds_count{{{generate},principal="anonymous"}} 1"#),
@@ -297,7 +303,7 @@ async fn without_the_flag_there_is_no_principal_label() {
     let (server, port, token, _dir) = server_with_a_token(false).await;
     assert_eq!(generate_as(&server, Some(&token)).await, Code::Ok);
     assert_eq!(generate_as(&server, None).await, Code::Ok);
-    let line = r#"giropops_rpc_calls_total{service="giropops.v1.PasswordService",method="GeneratePassword",code="OK"} 2"#;
+    let line = r#"giropops_rpc_calls_total{service="giropops.v1.PasswordService",method="GeneratePassword",code="OK",protocol="grpc"} 2"#;
     let counted = wait_until(Duration::from_secs(5), || async {
         scrape(port).await.contains(line)
     })

@@ -253,7 +253,7 @@ async fn the_principal_label_names_listed_sans_only_and_follows_reloads() {
 
     let calls = |code: &str, principal: &str| {
         format!(
-            r#"giropops_rpc_calls_total{{service="giropops.v1.PasswordService",method="GeneratePassword",code="{code}",principal="{principal}"}} 1"#
+            r#"giropops_rpc_calls_total{{service="giropops.v1.PasswordService",method="GeneratePassword",code="{code}",protocol="grpc",principal="{principal}"}} 1"#
         )
     };
     let counted = |lines: Vec<String>| async move {

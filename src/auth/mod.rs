@@ -14,7 +14,7 @@
 //!
 //! The rules, for a call on a path:
 //! 1. Health is always open; a path not in the scope map is always
-//!    refused, `PERMISSION_DENIED`.
+//!    refused, `UNIMPLEMENTED` (no such method).
 //! 2. The caller is the token's principal when the call carries a bearer
 //!    token (a token wins over a client certificate); a malformed or
 //!    unknown token is `UNAUTHENTICATED`, never anonymous. Without a token,
@@ -288,8 +288,10 @@ impl Authenticator {
         match needed {
             Requirement::Open => return Ok(None),
             Requirement::Denied => {
-                return Err(Status::permission_denied(
-                    "this method is not in the scope map: no caller may use it",
+                // No such method here: UNIMPLEMENTED, as the router would
+                // answer (no caller, token or not, reaches it).
+                return Err(Status::unimplemented(
+                    "no such method: this server serves giropops.v1.PasswordService, grpc.health.v1.Health and server reflection",
                 ));
             }
             Requirement::Authenticated | Requirement::Scope(_) => {}

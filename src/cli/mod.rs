@@ -6,6 +6,7 @@ pub mod args;
 pub mod commands;
 pub mod healthcheck;
 pub mod init_secrets;
+pub mod reference;
 pub mod serve;
 
 use std::process::ExitCode;

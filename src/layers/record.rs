@@ -39,6 +39,7 @@ use tower::{Layer, Service};
 use super::grpc::{call_deadline, status_code};
 use crate::auth::{Authenticator, Principal};
 use crate::metrics::{Method, Metrics};
+use crate::protocol::Protocol;
 
 /// The log target of the per-call line (`LOG_LEVEL=info,giropops_senhas::calls=warn`
 /// keeps only server faults).
@@ -133,6 +134,7 @@ where
             metrics: self.layer.metrics.clone(),
             principal_labels: self.layer.principal_labels.clone(),
             method: Method::from_path(request.uri().path()),
+            protocol: Protocol::of(request.extensions()),
             started: Instant::now(),
             deadline: call_deadline(request.headers(), self.layer.request_timeout),
             principal,
@@ -153,6 +155,7 @@ pub struct CallGuard {
     metrics: Metrics,
     principal_labels: Option<Authenticator>,
     method: Method,
+    protocol: Protocol,
     started: Instant,
     deadline: Duration,
     principal: CallPrincipal,
@@ -171,22 +174,23 @@ impl CallGuard {
             .as_ref()
             .map(|authenticator| authenticator.principal_label(self.principal.get()));
         self.metrics
-            .call_finished(self.method, code, elapsed, label);
+            .call_finished(self.method, self.protocol, code, elapsed, label);
         let (principal, auth) = match self.principal.get() {
             Some(principal) => (&*principal.name, principal.kind.noun()),
             None => ("-", "-"),
         };
         let Method { service, method } = self.method;
         let code_name = code_name(code);
+        let protocol = self.protocol.as_str();
         // Milliseconds, to the microsecond.
         let elapsed_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
         if matches!(code, Code::Internal | Code::Unknown | Code::DataLoss) {
-            tracing::warn!(target: CALLS_TARGET, service, method, code = code_name, elapsed_ms, principal, auth, "call");
+            tracing::warn!(target: CALLS_TARGET, service, method, code = code_name, protocol, elapsed_ms, principal, auth, "call");
         } else if service == HEALTH_SERVICE {
             // Probes every few seconds: not worth a line by default.
-            tracing::debug!(target: CALLS_TARGET, service, method, code = code_name, elapsed_ms, principal, auth, "call");
+            tracing::debug!(target: CALLS_TARGET, service, method, code = code_name, protocol, elapsed_ms, principal, auth, "call");
         } else {
-            tracing::info!(target: CALLS_TARGET, service, method, code = code_name, elapsed_ms, principal, auth, "call");
+            tracing::info!(target: CALLS_TARGET, service, method, code = code_name, protocol, elapsed_ms, principal, auth, "call");
         }
     }
 }

@@ -8,10 +8,12 @@ use tokio::net::TcpListener;
 
 use super::{CONTENT_TYPE, Metrics};
 
-/// Most scrapers connected at once; more wait in the listen backlog.
-const MAX_SCRAPE_CONNECTIONS: usize = 16;
+/// Most connections open at once; more wait in the listen backlog. Far
+/// above any number of scrapers (200 clients that never finish their
+/// headers must not make a real scrape wait), far below the descriptors.
+const MAX_SCRAPE_CONNECTIONS: usize = 256;
 /// Time a scraper has to send its request headers (slowloris bound).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(2);
 /// Longest a scrape connection stays open, whatever the client does.
 const SCRAPE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
 

@@ -23,6 +23,8 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tonic::Code;
 
+use crate::protocol::Protocol;
+
 /// A gRPC method, as metric labels: only names from [`Method::KNOWN`],
 /// so a client cannot create label values by calling made-up paths.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -130,6 +132,7 @@ struct CallLabels {
     service: &'static str,
     method: &'static str,
     code: &'static str,
+    protocol: &'static str,
     #[prometheus(flatten)]
     principal: PrincipalLabels,
 }
@@ -168,6 +171,7 @@ struct Inner {
     connections: Gauge,
     blocking_busy: Gauge,
     generated: Family<KindLabels, Counter>,
+    senha_gerada: Counter,
     skipped: Family<ReasonLabels, Counter>,
     reload_failures: Family<FileLabels, Counter>,
     redis_up: Gauge,
@@ -211,11 +215,18 @@ fn latency_histogram() -> Histogram {
 impl Metrics {
     /// A fresh registry with every metric registered.
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("giropops");
+        let mut root = Registry::default();
+        let senha_gerada = Counter::default();
+        root.register(
+            "senha_gerada",
+            "Passwords and passphrases generated, whatever the protocol: the original app's counter, under its name (giropops_secrets_generated_total splits it by kind)",
+            senha_gerada.clone(),
+        );
+        let registry = root.sub_registry_with_prefix("giropops");
         let calls = Family::<CallLabels, Counter>::default();
         registry.register(
             "rpc_calls",
-            "gRPC calls finished, by service, method and status code (cancelled and timed-out calls included); and principal with --metrics-principal-label",
+            "Calls finished, by service, method, status code and protocol (grpc, grpc_web, connect, http: every protocol becomes one gRPC call; cancelled and timed-out calls included); and principal with --metrics-principal-label",
             calls.clone(),
         );
         let latency: LatencyFamily = Family::new_with_constructor(latency_histogram);
@@ -272,7 +283,8 @@ impl Metrics {
         }
         Metrics {
             inner: Arc::new(Inner {
-                registry,
+                registry: root,
+                senha_gerada,
                 calls,
                 latency,
                 in_flight,
@@ -299,6 +311,7 @@ impl Metrics {
     pub fn call_finished(
         &self,
         method: Method,
+        protocol: Protocol,
         code: Code,
         elapsed: Duration,
         principal: Option<PrincipalLabel>,
@@ -312,6 +325,7 @@ impl Metrics {
                 service,
                 method,
                 code: code_name(code),
+                protocol: protocol.as_str(),
                 principal: principal.clone(),
             })
             .inc();
@@ -344,6 +358,7 @@ impl Metrics {
             .generated
             .get_or_create(&KindLabels { kind })
             .inc_by(count);
+        self.inner.senha_gerada.inc_by(count);
     }
 
     /// Counts a history entry not returned, and why. A tampered entry is
@@ -410,86 +425,4 @@ mod endpoint;
 pub use endpoint::serve;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn renders_calls_latency_gauges_kinds_and_redis() {
-        let metrics = Metrics::new();
-        let generate = Method::from_path("/giropops.v1.PasswordService/GeneratePassword");
-        metrics.call_started(generate);
-        metrics.call_finished(
-            generate,
-            Code::InvalidArgument,
-            Duration::from_millis(2),
-            None,
-        );
-        metrics.call_started(generate);
-        metrics.call_started(generate);
-        metrics.call_finished(generate, Code::Ok, Duration::from_millis(1), None);
-        let _connection = metrics.connection_opened();
-        metrics.generated(SecretKind::Password, 5);
-        metrics.set_redis_up(true);
-        let text = metrics.render();
-        let service = "service=\"giropops.v1.PasswordService\",method=\"GeneratePassword\"";
-        for line in [
-            format!("giropops_rpc_calls_total{{{service},code=\"INVALID_ARGUMENT\"}} 1"),
-            format!("giropops_rpc_calls_total{{{service},code=\"OK\"}} 1"),
-            format!("giropops_rpc_in_flight{{{service}}} 1"),
-            format!("giropops_rpc_duration_seconds_count{{{service}}} 2"),
-            "giropops_open_connections 1".to_owned(),
-            "giropops_blocking_threads_busy 0".to_owned(),
-            "giropops_secrets_generated_total{kind=\"password\"} 5".to_owned(),
-            "giropops_redis_up 1".to_owned(),
-        ] {
-            assert!(text.contains(&line), "missing {line} in\n{text}");
-        }
-        assert!(!text.contains("principal="), "{text}");
-    }
-
-    #[test]
-    fn the_principal_label_is_last_and_only_when_given() {
-        let metrics = Metrics::new();
-        let generate = Method::from_path("/giropops.v1.PasswordService/GeneratePassword");
-        let elapsed = Duration::from_millis(1);
-        for principal in [
-            PrincipalLabel::Named(Arc::from("ci")),
-            PrincipalLabel::Named(Arc::from("ci")),
-            PrincipalLabel::Other,
-            PrincipalLabel::NoPrincipal,
-        ] {
-            metrics.call_started(generate);
-            metrics.call_finished(generate, Code::Ok, elapsed, Some(principal));
-        }
-        let text = metrics.render();
-        let service = "service=\"giropops.v1.PasswordService\",method=\"GeneratePassword\"";
-        for line in [
-            format!("giropops_rpc_calls_total{{{service},code=\"OK\",principal=\"ci\"}} 2"),
-            format!("giropops_rpc_calls_total{{{service},code=\"OK\",principal=\"other\"}} 1"),
-            format!("giropops_rpc_calls_total{{{service},code=\"OK\",principal=\"-\"}} 1"),
-            format!("giropops_rpc_duration_seconds_count{{{service},principal=\"ci\"}} 2"),
-            format!("giropops_rpc_duration_seconds_count{{{service},principal=\"-\"}} 1"),
-            // Calls in flight are not by principal (unknown when a call starts).
-            format!("giropops_rpc_in_flight{{{service}}} 0"),
-        ] {
-            assert!(text.contains(&line), "missing {line} in\n{text}");
-        }
-    }
-
-    #[test]
-    fn only_known_paths_become_labels() {
-        assert_eq!(
-            Method::from_path("/grpc.health.v1.Health/Check"),
-            Method::new("grpc.health.v1.Health", "Check")
-        );
-        for path in [
-            "/",
-            "",
-            "/x/y",
-            "/grpc.health.v1.Health/Nope",
-            "/giropops.v1.PasswordService/",
-        ] {
-            assert_eq!(Method::from_path(path), Method::UNKNOWN, "{path}");
-        }
-    }
-}
+mod tests;

@@ -12,8 +12,9 @@
 //!   chains to one of its CAs, or the handshake fails (rustls
 //!   [`WebPkiClientVerifier`]); without one, no client certificate is asked
 //!   for;
-//! - ALPN offers `h2` only (gRPC clients such as grpc-go refuse a server
-//!   that does not select it); TLS 1.3 and 1.2, the crypto of rustls' `ring`
+//! - ALPN offers `h2`, then `http/1.1` (gRPC clients such as grpc-go
+//!   refuse a server that does not select `h2`; browsers and curl may ask
+//!   for either); TLS 1.3 and 1.2, the crypto of rustls' `ring`
 //!   provider, named explicitly: the process-wide default provider plays
 //!   no part.
 //!
@@ -31,15 +32,12 @@
 //! granted.
 
 use std::fmt;
-use std::fs::File;
-use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
@@ -48,118 +46,14 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-/// The only application protocol offered: HTTP/2.
+/// ALPN for HTTP/2, preferred (gRPC needs it).
 const ALPN_H2: &[u8] = b"h2";
+/// ALPN for HTTP/1.1 (browsers, curl, the original API, gRPC-Web).
+const ALPN_HTTP1: &[u8] = b"http/1.1";
 /// After a failed handshake, how long and how many bytes the client's
 /// pending data is read before closing (see [`linger`]).
 const LINGER: Duration = Duration::from_millis(500);
 const LINGER_BYTES: usize = 64 * 1024;
-/// Largest file read (a PEM bundle of many CAs is a few hundred KiB).
-const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
-
-/// Where the TLS material is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsFiles {
-    /// PEM certificate chain, the server's certificate first
-    /// (`TLS_CERT_FILE`).
-    pub cert: PathBuf,
-    /// PEM private key of that certificate (`TLS_KEY_FILE`).
-    pub key: PathBuf,
-    /// PEM bundle of the CAs that sign client certificates
-    /// (`TLS_CLIENT_CA_FILE`); `None`: no client certificates (no mutual
-    /// TLS).
-    pub client_ca: Option<PathBuf>,
-}
-
-/// Which of the [`TlsFiles`] a [`TlsError`] is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TlsFileKind {
-    /// [`TlsFiles::cert`].
-    Cert,
-    /// [`TlsFiles::key`].
-    Key,
-    /// [`TlsFiles::client_ca`].
-    ClientCa,
-}
-
-impl TlsFileKind {
-    /// A stable, low-cardinality name for metrics labels (the `file` of
-    /// `giropops_reload_failures_total`): `tls_cert`, `tls_key`,
-    /// `tls_client_ca`.
-    pub fn label(self) -> &'static str {
-        match self {
-            TlsFileKind::Cert => "tls_cert",
-            TlsFileKind::Key => "tls_key",
-            TlsFileKind::ClientCa => "tls_client_ca",
-        }
-    }
-
-    /// The environment variable that names this file.
-    pub fn env_var(self) -> &'static str {
-        match self {
-            TlsFileKind::Cert => "TLS_CERT_FILE",
-            TlsFileKind::Key => "TLS_KEY_FILE",
-            TlsFileKind::ClientCa => "TLS_CLIENT_CA_FILE",
-        }
-    }
-
-    fn what(self) -> &'static str {
-        match self {
-            TlsFileKind::Cert => "certificate",
-            TlsFileKind::Key => "private key",
-            TlsFileKind::ClientCa => "client CA",
-        }
-    }
-}
-
-/// Why the TLS files could not be loaded: which file, and what is wrong
-/// with it (never any key material).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsError {
-    file: TlsFileKind,
-    path: PathBuf,
-    problem: String,
-}
-
-impl TlsError {
-    fn new(file: TlsFileKind, path: &Path, problem: impl Into<String>) -> Self {
-        TlsError {
-            file,
-            path: path.to_path_buf(),
-            problem: problem.into(),
-        }
-    }
-
-    /// The file at fault.
-    pub fn file(&self) -> TlsFileKind {
-        self.file
-    }
-
-    /// Its path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// What is wrong with it.
-    pub fn problem(&self) -> &str {
-        &self.problem
-    }
-}
-
-impl fmt::Display for TlsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "TLS {} file {} ({}): {}",
-            self.file.what(),
-            self.path.display(),
-            self.file.env_var(),
-            self.problem
-        )
-    }
-}
-
-impl std::error::Error for TlsError {}
 
 /// Reads `files` into a server configuration (see the [module](self)
 /// docs): fails, naming the file, if any file is unreadable or invalid, or
@@ -223,7 +117,7 @@ impl Loaded {
             })?
             .with_client_cert_verifier(verifier)
             .with_cert_resolver(Arc::new(SingleCertAndKey::from(certified)));
-        config.alpn_protocols = vec![ALPN_H2.to_vec()];
+        config.alpn_protocols = vec![ALPN_H2.to_vec(), ALPN_HTTP1.to_vec()];
         Ok(Loaded {
             config: Arc::new(config),
             identity: Identity { chain, client_cas },
@@ -269,67 +163,6 @@ fn certified_key(
             &files.cert,
             format!("the first certificate is invalid: {error}"),
         )),
-    }
-}
-
-/// The whole file (read at once: a reload never sees half of two
-/// versions), bounded.
-fn read_file(kind: TlsFileKind, path: &Path) -> Result<Vec<u8>, TlsError> {
-    let cannot_read = |error: io::Error| TlsError::new(kind, path, format!("cannot read: {error}"));
-    let mut bytes = Vec::new();
-    File::open(path)
-        .and_then(|file| file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(cannot_read)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(TlsError::new(
-            kind,
-            path,
-            format!("larger than {} MiB", MAX_FILE_BYTES / (1024 * 1024)),
-        ));
-    }
-    Ok(bytes)
-}
-
-/// Every `CERTIFICATE` section of the file (other sections are skipped);
-/// at least one.
-fn read_certs(kind: TlsFileKind, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let bytes = read_file(kind, path)?;
-    let certs = CertificateDer::pem_slice_iter(&bytes)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| TlsError::new(kind, path, pem_problem(&error)))?;
-    if certs.is_empty() {
-        return Err(TlsError::new(
-            kind,
-            path,
-            "no PEM certificate (no \"-----BEGIN CERTIFICATE-----\" section)",
-        ));
-    }
-    Ok(certs)
-}
-
-/// The first private key section of the file.
-fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
-    let bytes = read_file(TlsFileKind::Key, path)?;
-    PrivateKeyDer::from_pem_slice(&bytes).map_err(|error| match error {
-        pem::Error::NoItemsFound => TlsError::new(
-            TlsFileKind::Key,
-            path,
-            "no PEM private key (a PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY section; encrypted keys are not supported)",
-        ),
-        error => TlsError::new(TlsFileKind::Key, path, pem_problem(&error)),
-    })
-}
-
-/// What is wrong with a PEM file, without quoting any of it.
-fn pem_problem(error: &pem::Error) -> String {
-    match error {
-        pem::Error::MissingSectionEnd { .. } => "invalid PEM: a section has no END line".into(),
-        pem::Error::IllegalSectionStart { .. } => "invalid PEM: a malformed BEGIN line".into(),
-        pem::Error::Base64Decode(_) => "invalid PEM: a section is not valid base64".into(),
-        pem::Error::Io(error) => format!("cannot read: {error}"),
-        pem::Error::NoItemsFound => "no PEM section of the expected type".into(),
-        pem::Error::SectionTooLarge => "invalid PEM: a section is too large".into(),
-        _ => "invalid PEM".into(),
     }
 }
 
@@ -457,6 +290,10 @@ where
 }
 
 mod clients;
+mod files;
+
+pub use files::{TlsError, TlsFileKind, TlsFiles};
+use files::{read_certs, read_key};
 
 pub use clients::{
     ClientSan, ClientScopes, ClientScopesError, SCOPE_WORDS, SanError, ScopesLineError,

@@ -34,7 +34,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 export CONTAINERS_CONF="$root/tests/container/containers.conf"
-IMAGE=giropops-senhas:test
+IMAGE=localhost/giropops-senhas:test
 MAX_IMAGE_BYTES=$((10 * 1024 * 1024))
 case "$(uname -m)" in
   x86_64) ARCH=amd64 ;;
@@ -370,7 +370,7 @@ check "compose app service refuses the history to anonymous callers" bash -c \
 readme_compose_commands() {
   local line n=0
   mkdir -p "$work/readme"
-  python3 - README.md > "$work/readme/commands" <<'PY' || return 1
+  python3 - docs/OPERATIONS.md > "$work/readme/commands" <<'PY' || return 1
 import re, sys
 text = open(sys.argv[1]).read()
 block = next(b for b in re.findall(r"```sh\n(.*?)```", text, re.S) if "docker compose cp app:" in b)

@@ -11,5 +11,7 @@ pub use service::{
     ANONYMOUS_LIST, HISTORY_KEY, TestServer, redis_config, scrape, stateless_config, wait_until,
 };
 pub mod h2_client;
+pub mod http;
 pub mod pki;
 pub mod process;
+pub mod webdriver;

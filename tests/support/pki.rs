@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use giropops_senhas::tls::TlsFiles;
 use giropops_senhas_client::ClientOptions;
 use rcgen::{
-    BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, SanType,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    SanType,
 };
 
 /// A CA, and certificates it signs, as PEM files in a temporary directory.
@@ -28,6 +29,9 @@ impl Pki {
     pub fn new() -> Pki {
         let mut params = CertificateParams::default();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "giropops-senhas test CA");
         let key = KeyPair::generate().unwrap();
         let ca_pem = params.self_signed(&key).unwrap().pem();
         let dir = tempfile::tempdir().unwrap();
@@ -46,6 +50,9 @@ impl Pki {
     /// Writes `NAME.pem` and `NAME.key`: a certificate for `sans`.
     pub fn leaf(&self, name: &str, sans: Vec<SanType>, usage: ExtendedKeyUsagePurpose) {
         let mut params = CertificateParams::default();
+        // A subject of its own: with rcgen's default (the CA's too),
+        // OpenSSL clients (curl) take the leaf for self-signed.
+        params.distinguished_name.push(DnType::CommonName, name);
         params.subject_alt_names = sans;
         params.extended_key_usages = vec![usage];
         let key = KeyPair::generate().unwrap();

@@ -1,6 +1,7 @@
 //! Tests of [`super`].
 
 use super::super::Scope;
+use super::token::base64url;
 use super::*;
 
 /// A valid token, its digest, and a file line.

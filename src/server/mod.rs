@@ -8,21 +8,22 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tonic::service::Routes;
-use tonic::transport::Server;
 use tonic_health::ServingStatus;
-use tonic_health::pb::health_server::{Health, HealthServer};
 use tonic_health::server::HealthReporter;
 
-use crate::accept::{self, AcceptLimits};
+mod services;
+
+use self::services::{
+    accept_limits, cors, routes, server_builder, start_health_port, start_metrics,
+};
+use crate::accept;
 use crate::auth::Authenticator;
-use crate::config::{Limits, ServerConfig, TrustConfig};
-use crate::grpc::{PasswordServiceImpl, PasswordServiceServer, ReplyLimits};
+use crate::config::{ServerConfig, TrustConfig, WebConfig};
+use crate::gateway::GatewayLayer;
 use crate::health;
 use crate::history::{History, HistoryConfig, HistoryError};
 use crate::layers::{self, shed::ResponseBudget};
-use crate::metrics::{self, Metrics};
-use crate::proto::FILE_DESCRIPTOR_SET;
+use crate::metrics::Metrics;
 use crate::reload::Reloadable;
 use crate::tls::{ReloadableTls, TlsError};
 
@@ -97,7 +98,12 @@ pub async fn serve(
         metrics_principal_label,
         health_addr,
         trust,
+        web,
     } = config;
+    let WebConfig {
+        web_ui,
+        cors_allowed_origins,
+    } = web;
     let TrustConfig {
         tokens,
         anonymous_scopes,
@@ -152,20 +158,24 @@ pub async fn serve(
     })?;
     let incoming = accept::incoming(listener, accept_limits(&limits, tls), metrics.clone());
     let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut builder = server_builder(&limits).layer(layers::stack(
-        &metrics,
-        &limits,
-        &budget,
-        &authenticator,
-        metrics_principal_label,
-    ));
+    let mut builder = server_builder(&limits)
+        .layer(tower::util::option_layer(cors(cors_allowed_origins)))
+        .layer(GatewayLayer::new(&limits, web_ui))
+        .layer(tonic_web::GrpcWebLayer::new())
+        .layer(layers::stack(
+            &metrics,
+            &limits,
+            &budget,
+            &authenticator,
+            metrics_principal_label,
+        ));
     let server = tokio::spawn(builder.add_routes(routes).serve_with_incoming_shutdown(
         incoming,
         async {
             drain_rx.await.ok();
         },
     ));
-    tracing::info!(%local_addr, "giropops-senhas serving gRPC");
+    tracing::info!(%local_addr, "giropops-senhas serving gRPC, gRPC-Web, Connect and the original HTTP API");
 
     let result = drain(
         server,
@@ -197,46 +207,6 @@ fn open_history(config: Option<HistoryConfig>) -> Result<Option<History>, ServeE
     Ok(Some(History::new(config)?))
 }
 
-/// Every service of the gRPC port, each with the request size limit (the
-/// message-size layer answers first, with RESOURCE_EXHAUSTED; this is the
-/// second line).
-fn routes(
-    history: Option<History>,
-    health: HealthServer<impl Health>,
-    metrics: &Metrics,
-    limits: &Limits,
-    budget: &ResponseBudget,
-    reflection: bool,
-) -> Result<Routes, ServeError> {
-    let reply_limits = ReplyLimits {
-        max_response_bytes: limits.max_response_bytes,
-        budget: budget.clone(),
-    };
-    let passwords = PasswordServiceServer::new(PasswordServiceImpl::new(
-        history,
-        metrics.clone(),
-        reply_limits,
-    ))
-    .max_decoding_message_size(limits.max_request_bytes)
-    .max_encoding_message_size(MAX_ENCODED_RESPONSE_BYTES);
-    let routes = Routes::new(health.max_decoding_message_size(limits.max_request_bytes))
-        .add_service(passwords);
-    if !reflection {
-        return Ok(routes);
-    }
-    Ok(routes
-        .add_service(
-            reflection_builder()
-                .build_v1()?
-                .max_decoding_message_size(limits.max_request_bytes),
-        )
-        .add_service(
-            reflection_builder()
-                .build_v1alpha()?
-                .max_decoding_message_size(limits.max_request_bytes),
-        ))
-}
-
 /// One line saying who may call, over what.
 fn log_trust(authenticator: &Authenticator, tls: Option<&ReloadableTls>) {
     let transport = match tls {
@@ -250,35 +220,6 @@ fn log_trust(authenticator: &Authenticator, tls: Option<&ReloadableTls>) {
         anonymous = %authenticator.anonymous().scopes,
         "who may call"
     );
-}
-
-/// Serves grpc.health.v1 alone, plaintext, on `addr` (for kubelet probes,
-/// which cannot present client certificates), unless none is configured.
-async fn start_health_port(
-    addr: Option<SocketAddr>,
-    health: &HealthServer<impl Health>,
-    limits: &Limits,
-    metrics: &Metrics,
-) -> Result<Option<JoinHandle<()>>, ServeError> {
-    let Some(addr) = addr else {
-        return Ok(None);
-    };
-    let listener = bind(addr, |addr, source| ServeError::HealthListen {
-        addr,
-        source,
-    })
-    .await?;
-    tracing::info!(addr = %listener.local_addr().unwrap_or(addr), "grpc.health.v1 alone, plaintext");
-    let incoming = accept::incoming(listener, accept_limits(limits, None), metrics.clone());
-    let server = Server::builder()
-        .max_concurrent_streams(limits.max_concurrent_streams)
-        .add_service(health.clone().max_decoding_message_size(1024))
-        .serve_with_incoming(incoming);
-    Ok(Some(tokio::spawn(async move {
-        if let Err(error) = server.await {
-            tracing::error!(%error, "the health port failed");
-        }
-    })))
 }
 
 /// Runs until `shutdown` completes (or the server fails), then: health
@@ -332,48 +273,6 @@ async fn drain(
     Ok(())
 }
 
-/// Largest response message tonic will encode: a last line behind
-/// `--max-response-bytes`, which the handlers check before any work.
-const MAX_ENCODED_RESPONSE_BYTES: usize = 128 * 1024 * 1024;
-
-/// The HTTP/2 transport with every limit applied once, for every service.
-/// (The call deadline is a layer: tonic's `timeout` answers CANCELLED.)
-fn server_builder(limits: &Limits) -> Server {
-    let Limits {
-        request_timeout: _,   // the deadline layer
-        drain_timeout,        // also bounds the grace of an aged connection
-        shutdown_delay: _,    // `drain`
-        max_request_bytes: _, // applied per service (decoding limit)
-        max_concurrent_streams,
-        max_connection_age,
-        max_connections: _,         // the accept path
-        preface_timeout: _,         // the accept path
-        connection_budget_bytes: _, // the accept path
-        max_response_bytes: _,      // the PasswordService
-        response_budget_bytes: _,   // the shedding layer
-        max_in_flight: _,           // the shedding layer
-    } = *limits;
-    let builder = Server::builder()
-        .max_concurrent_streams(max_concurrent_streams)
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(10)));
-    match max_connection_age {
-        Some(age) => builder
-            .max_connection_age(age)
-            .max_connection_age_grace(drain_timeout),
-        None => builder,
-    }
-}
-
-fn accept_limits(limits: &Limits, tls: Option<Arc<ReloadableTls>>) -> AcceptLimits {
-    AcceptLimits {
-        tls,
-        max_connections: limits.max_connections,
-        preface_timeout: limits.preface_timeout,
-        connection_budget_bytes: limits.connection_budget_bytes,
-    }
-}
-
 /// Each connection is a file descriptor: raise the soft limit (often 1024)
 /// to the hard one, so the connection cap, not the kernel, is what binds.
 fn raise_open_files_limit() {
@@ -391,34 +290,6 @@ async fn bind(
     TcpListener::bind(addr)
         .await
         .map_err(|source| error(addr, source))
-}
-
-/// Binds and serves `/metrics`, unless metrics are off.
-async fn start_metrics(
-    addr: Option<SocketAddr>,
-    metrics: &Metrics,
-) -> Result<Option<JoinHandle<()>>, ServeError> {
-    let Some(addr) = addr else {
-        return Ok(None);
-    };
-    let listener = bind(addr, |addr, source| ServeError::Metrics { addr, source }).await?;
-    let bound = listener.local_addr().unwrap_or(addr);
-    tracing::info!(addr = %bound, "metrics on /metrics");
-    let metrics = metrics.clone();
-    Ok(Some(tokio::spawn(async move {
-        if let Err(error) = metrics::serve(listener, metrics).await {
-            tracing::error!(%error, "the metrics endpoint failed");
-        }
-    })))
-}
-
-/// Reflection over our contract, grpc.health.v1 and google.rpc (so clients
-/// can decode error details); the reflection services add themselves.
-fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
-    tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
 }
 
 /// Completes on SIGTERM (how containers are stopped) or SIGINT (Ctrl-C).
