@@ -147,7 +147,7 @@ impl Default for Limits {
             drain_timeout: Duration::from_secs(10),
             shutdown_delay: Duration::ZERO,
             max_request_bytes: 64 * 1024,
-            max_concurrent_streams: 64,
+            max_concurrent_streams: 100,
             max_connection_age: Some(Duration::from_secs(300)),
             max_connections: 4096,
             preface_timeout: Duration::from_secs(5),

@@ -26,8 +26,11 @@ pub struct LimitArgs {
     #[arg(long, env = "MAX_REQUEST_BYTES", default_value_t = 64 * 1024,
           value_parser = clap::value_parser!(u32).range(1024..=4 * 1024 * 1024))]
     pub max_request_bytes: u32,
-    /// Most concurrent calls on one connection.
-    #[arg(long, env = "MAX_CONCURRENT_STREAMS", default_value_t = 64,
+    /// Most concurrent calls on one connection. 100, as RFC 9113
+    /// recommends: hyper-based clients (tonic) open up to 100 streams
+    /// before they read the server's limit, and a lower one refuses the
+    /// rest of a burst with REFUSED_STREAM.
+    #[arg(long, env = "MAX_CONCURRENT_STREAMS", default_value_t = 100,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_concurrent_streams: u32,
     /// Connections are closed gracefully after this long, so clients
