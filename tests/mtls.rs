@@ -732,3 +732,69 @@ async fn history_keys_rotate_and_shred_without_a_restart() {
         "{metrics}"
     );
 }
+
+/// The attack: a certificate with the SAN `ANONYMOUS` (lowercased on
+/// match) shared the anonymous callers' history. A client scopes file that
+/// names a reserved principal (`anonymous`, `principals`, any case) is now
+/// refused: at start-up the server exits naming the line; on a reload the
+/// previous grants stay and the failure is counted.
+#[tokio::test]
+async fn a_scopes_file_naming_a_reserved_principal_is_refused() {
+    let pki = Pki::new();
+    let files = pki.server_files(true);
+    let scopes_file = pki.path("client-scopes");
+    let ca = pki.path("ca.pem");
+    let args = [
+        "--tls-cert",
+        path_str(&files.cert),
+        "--tls-key",
+        path_str(&files.key),
+        "--tls-client-ca",
+        path_str(&ca),
+        "--tls-client-scopes",
+        path_str(&scopes_file),
+    ];
+    let good = "spiffe://giropops.test/ns/ci generate\n";
+    std::fs::write(&scopes_file, format!("{good}ANONYMOUS history\n")).unwrap();
+    let output = binary()
+        .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+        .args(["--health-listen", "off", "--metrics-listen", "off"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{}", text(&output));
+    assert!(
+        stderr.contains("line 2")
+            && stderr.contains("\"ANONYMOUS\"")
+            && stderr.contains("is reserved"),
+        "names the line and the name: {}",
+        text(&output)
+    );
+
+    std::fs::write(&scopes_file, good).unwrap();
+    let served = Served::start(&args).await;
+    let addr = https(served.port);
+    let ci = pki.client("ci", uri_san("spiffe://giropops.test/ns/ci"));
+    let mut ci = connect_with(&addr, &ci.options).await.unwrap();
+    generate(&mut ci).await.expect("granted generate");
+    std::fs::write(&scopes_file, format!("{good}Principals history\n")).unwrap();
+    served.hangup();
+    let counted = wait_until(Duration::from_secs(15), || async {
+        served
+            .metrics()
+            .await
+            .contains("giropops_reload_failures_total{file=\"tls_client_scopes\"} 1")
+    })
+    .await;
+    assert!(counted, "the refused reload is counted:\n{}", served.logs());
+    generate(&mut ci)
+        .await
+        .expect("the previous grants stay after a refused reload");
+    let refused = served.logs();
+    assert!(
+        refused.contains("line 2") && refused.contains("is reserved"),
+        "{refused}"
+    );
+}

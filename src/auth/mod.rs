@@ -94,8 +94,32 @@ impl Principal {
 
     /// A name no principal may have: the history keeps its set of
     /// principals at `{HISTORY_KEY}:principals`, beside the lists
-    /// `{HISTORY_KEY}:<principal>` (the client scopes file refuses it too).
+    /// `{HISTORY_KEY}:<principal>`.
     pub const RESERVED_PRINCIPALS: &'static str = "principals";
+
+    /// The names no source of principals may give (tokens file, client
+    /// scopes file, any later one), each with why. Matched whatever the
+    /// case: DNS SANs are lowercased before they name a principal, so
+    /// `ANONYMOUS` in a scopes file would be the anonymous callers.
+    pub const RESERVED_NAMES: &'static [(&'static str, &'static str)] = &[
+        (
+            Principal::ANONYMOUS,
+            "the name `anonymous` is reserved for callers without a token or certificate",
+        ),
+        (
+            Principal::RESERVED_PRINCIPALS,
+            "the name `principals` is reserved (the history's set of principals)",
+        ),
+    ];
+
+    /// Why `name` may not name a principal, if it is reserved (any case);
+    /// never echoes `name`. The one rule every source of principals applies.
+    pub fn reserved(name: &str) -> Option<&'static str> {
+        Principal::RESERVED_NAMES
+            .iter()
+            .find(|(reserved, _)| name.eq_ignore_ascii_case(reserved))
+            .map(|&(_, why)| why)
+    }
 
     /// The principal of callers without a token, with `scopes`
     /// (`--anonymous-scopes`).

@@ -16,8 +16,14 @@ pub enum ProbeError {
     #[error(transparent)]
     Connect(#[from] ConnectError),
     /// No answer within the timeout.
-    #[error("no answer within {0:?}")]
-    Timeout(Duration),
+    #[error("no answer within {after:?}{}", if *.tls_without_certificate { TIMEOUT_HINT } else { "" })]
+    Timeout {
+        /// The timeout.
+        after: Duration,
+        /// Whether the probe used TLS without a client certificate: a
+        /// server requiring one may show only as silence.
+        tls_without_certificate: bool,
+    },
     /// The server answered with an error.
     #[error("check failed: {}", describe_status(.0))]
     Status(tonic::Status),
@@ -35,6 +41,10 @@ impl From<tonic::Status> for ProbeError {
 /// transport said, with a hint for the usual TLS refusals.
 pub fn describe_status(status: &tonic::Status) -> String {
     let code = code_name(status.code());
+    if status.code() == tonic::Code::Cancelled && status.message() == "Timeout expired" {
+        // tonic's own deadline: the call got no answer at all.
+        return format!("{code}: no answer in time{TIMEOUT_HINT}");
+    }
     let Some(source) = std::error::Error::source(status) else {
         return format!("{code}: {}", status.message());
     };
@@ -67,6 +77,12 @@ pub fn describe_status(status: &tonic::Status) -> String {
     text
 }
 
+/// What a call that got no answer may mean: a TLS 1.3 server refuses a
+/// missing client certificate after the client has sent its call, and the
+/// refusal can be lost to a reconnect.
+const TIMEOUT_HINT: &str = " (is the server overloaded? If it requires a client certificate \
+     (mutual TLS), pass --cert and --key)";
+
 /// The address to probe a server listening on `listen` from the same host:
 /// a wildcard address (0.0.0.0, ::) becomes loopback.
 pub fn local_addr(listen: SocketAddr) -> String {
@@ -95,7 +111,10 @@ pub async fn probe(
     };
     tokio::time::timeout(timeout, check)
         .await
-        .map_err(|_| ProbeError::Timeout(timeout))?
+        .map_err(|_| ProbeError::Timeout {
+            after: timeout,
+            tls_without_certificate: addr.starts_with("https://") && options.identity_pem.is_none(),
+        })?
 }
 
 #[cfg(test)]
@@ -126,6 +145,12 @@ mod tests {
         assert!(
             closed.contains("if it requires a client certificate"),
             "{closed}"
+        );
+        let silent = describe_status(&tonic::Status::cancelled("Timeout expired"));
+        assert!(
+            silent.starts_with("CANCELLED: no answer in time")
+                && silent.contains("pass --cert and --key"),
+            "{silent}"
         );
         let other = describe_status(&transport("dns error"));
         assert_eq!(other, "UNKNOWN: dns error");

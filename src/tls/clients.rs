@@ -14,6 +14,8 @@ use x509_cert::der::Decode;
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
 
+use crate::auth::Principal;
+
 /// A subject alternative name of a client certificate, as mutual TLS
 /// principals are named.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -267,11 +269,8 @@ fn parse_san(san: &str) -> Result<ClientSan, String> {
         if !valid {
             return Err(format!("{san:?} is not a DNS name nor a URI"));
         }
-        // `Principal::RESERVED_PRINCIPALS`: the history's set of principals.
-        if san.eq_ignore_ascii_case("principals") {
-            return Err(format!(
-                "{san:?} is reserved (the history's set of principals)"
-            ));
+        if let Some(why) = Principal::reserved(san) {
+            return Err(format!("{san:?}: {why}"));
         }
         Ok(ClientSan::Dns(san.to_ascii_lowercase()))
     }

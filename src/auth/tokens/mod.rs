@@ -47,7 +47,8 @@ pub use self::token::{
 pub const MAX_NAME_LEN: usize = 64;
 
 /// Whether `name` may name a token: 1 to 64 characters of
-/// `A-Z a-z 0-9 _ . @ -`, not `anonymous`, not shaped like a token.
+/// `A-Z a-z 0-9 _ . @ -`, not reserved ([`Principal::reserved`], any
+/// case), not shaped like a token.
 pub fn is_valid_name(name: &str) -> bool {
     name_problem(name).is_none()
 }
@@ -57,10 +58,8 @@ fn name_problem(name: &str) -> Option<&'static str> {
     let allowed = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'@' | b'-');
     if name.is_empty() || name.len() > MAX_NAME_LEN || !name.bytes().all(allowed) {
         Some("the name must be 1 to 64 characters of A-Z a-z 0-9 _ . @ -")
-    } else if name == Principal::ANONYMOUS {
-        Some("the name `anonymous` is reserved for callers without a token")
-    } else if name == Principal::RESERVED_PRINCIPALS {
-        Some("the name `principals` is reserved (the history's set of principals)")
+    } else if let Some(why) = Principal::reserved(name) {
+        Some(why)
     } else if is_well_formed(name) {
         Some(
             "the name is shaped like a token (a token must never be written in this file: treat it as leaked)",

@@ -230,10 +230,23 @@ fn format_line_round_trips_and_validates() {
         format_line("bad name", Scopes::all(), &digest),
         Err(FormatLineError::Name(_))
     ));
-    assert!(matches!(
-        format_line("anonymous", Scopes::all(), &digest),
-        Err(FormatLineError::Name(_))
-    ));
+    for reserved in [
+        "anonymous",
+        "Anonymous",
+        "ANONYMOUS",
+        "Principals",
+        "PRINCIPALS",
+    ] {
+        assert!(
+            matches!(
+                format_line(reserved, Scopes::all(), &digest),
+                Err(FormatLineError::Name(why)) if why.contains("is reserved")
+            ),
+            "{reserved}"
+        );
+        let errors = TokenTable::parse(&format!("{reserved} generate {digest}")).unwrap_err();
+        assert!(format!("{errors:?}").contains("is reserved"), "{errors:?}");
+    }
     // The history keeps its set of principals beside the lists: a principal
     // of that name would collide with it.
     assert_eq!(

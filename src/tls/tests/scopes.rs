@@ -36,10 +36,24 @@ fn scopes_file_parses_sans_and_scopes() {
 }
 
 #[test]
-fn the_history_set_name_is_no_san() {
-    let errors = ClientScopes::parse("Principals history\n").unwrap_err();
-    assert_eq!(errors.len(), 1);
-    assert!(errors[0].to_string().contains("is reserved"), "{errors:?}");
+fn reserved_names_are_no_san_in_any_case() {
+    // `ANONYMOUS` would be lowercased into the anonymous callers' principal
+    // and share their history; `principals` is the history's set.
+    let errors = ClientScopes::parse(
+        "Principals history\nanonymous generate\nANONYMOUS history\nok.example.com generate\n",
+    )
+    .unwrap_err();
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    for (error, line) in errors.iter().zip([1, 2, 3]) {
+        let text = error.to_string();
+        assert!(text.contains(&format!("line {line}")), "{text}");
+        assert!(text.contains("is reserved"), "{text}");
+    }
+    assert!(
+        errors[1]
+            .to_string()
+            .contains("without a token or certificate")
+    );
 }
 
 #[test]
