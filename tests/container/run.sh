@@ -35,7 +35,9 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 export CONTAINERS_CONF="$root/tests/container/containers.conf"
 IMAGE=localhost/giropops-senhas:test
-MAX_IMAGE_BYTES=$((10 * 1024 * 1024))
+# A guard against growth, not a spec: 9.5 MiB before the HTTP protocols,
+# the web page and the JSON codec joined the binary; 10.4 MiB after.
+MAX_IMAGE_BYTES=$((11 * 1024 * 1024))
 case "$(uname -m)" in
   x86_64) ARCH=amd64 ;;
   aarch64 | arm64) ARCH=arm64 ;;
@@ -89,7 +91,7 @@ podman build --quiet --format docker --build-context builder="$work/builder" \
   --platform "linux/$ARCH" --build-arg VERSION="$VERSION" -t "$IMAGE" . >/dev/null
 size=$(podman image inspect "$IMAGE" --format '{{.Size}}')
 echo "image size: $size bytes ($((size / 1024)) KiB)"
-check "image under 10 MB" test "$size" -lt "$MAX_IMAGE_BYTES"
+check "image under 11 MiB" test "$size" -lt "$MAX_IMAGE_BYTES"
 check "runs as 65532:65532" test "$(podman image inspect "$IMAGE" --format '{{.Config.User}}')" = "65532:65532"
 check "exec-form HEALTHCHECK calls healthcheck" bash -c \
   "podman image inspect '$IMAGE' --format '{{json .HealthCheck.Test}}' | grep -qF '[\"CMD\",\"/giropops-senhas\",\"healthcheck\"]'"
