@@ -17,7 +17,7 @@ use giropops_senhas::keyring::KeyRing;
 use giropops_senhas::proto::v1::{
     CheckPasswordRequest, GeneratePasswordRequest, ListPasswordsRequest,
 };
-use giropops_senhas::tls::ClientScopes;
+use giropops_senhas::tls::{ClientScopes, TlsFiles};
 use giropops_senhas_client::{
     BearerToken, ClientOptions, PasswordServiceClient, channel_with, connect_with,
 };
@@ -465,6 +465,21 @@ fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// The server's flags for mutual TLS: its certificate and key, the client
+/// CA and the client scopes file.
+fn mutual_tls_flags<'a>(files: &'a TlsFiles, ca: &'a Path, scopes: &'a Path) -> [&'a str; 8] {
+    [
+        "--tls-cert",
+        path_str(&files.cert),
+        "--tls-key",
+        path_str(&files.key),
+        "--tls-client-ca",
+        path_str(ca),
+        "--tls-client-scopes",
+        path_str(scopes),
+    ]
+}
+
 /// The CLI and `healthcheck` over mutual TLS (`--ca-file --cert --key`)
 /// and over TLS with a token (`--token-file`); without the client
 /// certificate or the token they fail, saying why. The per-call log line
@@ -482,18 +497,13 @@ async fn the_cli_and_healthcheck_over_mutual_tls_and_with_a_token() {
     .unwrap();
     let client = pki.client("cli", uri_san("spiffe://giropops.test/ns/cli"));
     let (ca, cert, key) = (pki.path("ca.pem"), client.cert.clone(), client.key.clone());
-    let mutual = Served::start(&[
-        "--tls-cert",
-        path_str(&files.cert),
-        "--tls-key",
-        path_str(&files.key),
-        "--tls-client-ca",
-        path_str(&ca),
-        "--tls-client-scopes",
-        path_str(&scopes_file),
-        "--anonymous-scopes",
-        "none",
-    ])
+    let mutual = Served::start(
+        &[
+            &mutual_tls_flags(&files, &ca, &scopes_file)[..],
+            &["--anonymous-scopes", "none"],
+        ]
+        .concat(),
+    )
     .await;
     let addr = https(mutual.port);
     let with_cert = [
@@ -744,16 +754,7 @@ async fn a_scopes_file_naming_a_reserved_principal_is_refused() {
     let files = pki.server_files(true);
     let scopes_file = pki.path("client-scopes");
     let ca = pki.path("ca.pem");
-    let args = [
-        "--tls-cert",
-        path_str(&files.cert),
-        "--tls-key",
-        path_str(&files.key),
-        "--tls-client-ca",
-        path_str(&ca),
-        "--tls-client-scopes",
-        path_str(&scopes_file),
-    ];
+    let args = mutual_tls_flags(&files, &ca, &scopes_file);
     let good = "spiffe://giropops.test/ns/ci generate\n";
     std::fs::write(&scopes_file, format!("{good}ANONYMOUS history\n")).unwrap();
     let output = binary()

@@ -18,15 +18,8 @@ async fn the_page_in_a_real_browser() {
     let redis = RedisServer::start();
     let server = TestServer::start(redis_config(&redis.url(), 20)).await;
     let browser = Browser::start().await;
-    browser.go(&format!("http://{}/", server.addr)).await;
-
     // A password on arrival, from the Connect API, with its strength.
-    browser
-        .wait_for(
-            &format!("return [...{SECRET}].length === 16"),
-            "a first password",
-        )
-        .await;
+    open_with_a_password(&browser, server.addr).await;
     assert_eq!(
         browser.eval("return document.styleSheets.length").await,
         1,
@@ -169,6 +162,18 @@ async fn the_page_in_a_real_browser() {
     browser.quit().await;
 }
 
+/// Opens the page at `addr` and waits for the password it generates on
+/// arrival (16 characters, the default).
+async fn open_with_a_password(browser: &Browser, addr: std::net::SocketAddr) {
+    browser.go(&format!("http://{addr}/")).await;
+    browser
+        .wait_for(
+            &format!("return [...{SECRET}].length === 16"),
+            "a first password",
+        )
+        .await;
+}
+
 /// Saves a screenshot in target/, and in docs/ with UPDATE_DOCS=1 (the
 /// README shows them).
 async fn screenshot(browser: &Browser, name: &str) {
@@ -190,13 +195,7 @@ async fn in_portuguese_dark_on_a_phone() {
     ])
     .await;
     browser.resize(390, 844).await;
-    browser.go(&format!("http://{}/", server.addr)).await;
-    browser
-        .wait_for(
-            &format!("return [...{SECRET}].length === 16"),
-            "a first password",
-        )
-        .await;
+    open_with_a_password(&browser, server.addr).await;
     assert_eq!(
         browser.eval("return document.documentElement.lang").await,
         "pt"
