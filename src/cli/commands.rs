@@ -28,21 +28,21 @@ pub enum CommandError {
     /// Could not reach the server.
     #[error(transparent)]
     Connect(#[from] ConnectError),
-    /// The server refused the call (its message says all: not a `source`).
-    #[error("{}", super::healthcheck::describe_status(.0))]
-    Status(Status),
+    /// The server refused the call (its message says all: not a `source`),
+    /// or the transport failed before it answered.
+    #[error("{}", super::healthcheck::describe_status(.status, *.tls_without_certificate))]
+    Status {
+        /// What failed.
+        status: Status,
+        /// Whether the call used TLS without a client certificate.
+        tls_without_certificate: bool,
+    },
     /// A credential file could not be read.
     #[error("cannot read a credential file")]
     Credentials(#[source] std::io::Error),
     /// Reading the password to check failed.
     #[error("cannot read the password from stdin")]
     Stdin(#[from] std::io::Error),
-}
-
-impl From<Status> for CommandError {
-    fn from(status: Status) -> Self {
-        CommandError::Status(status)
-    }
 }
 
 /// Prints the outcome of a client command and turns it into an exit code.
@@ -67,6 +67,16 @@ impl ClientArgs {
             .options(self.timeout)
             .map_err(CommandError::Credentials)?;
         Ok(connect_with(&self.addr, &options).await?)
+    }
+
+    /// A failed call, with what the hint needs to know.
+    fn failed(&self, status: Status) -> CommandError {
+        CommandError::Status {
+            status,
+            tls_without_certificate: (self.addr.starts_with("https://")
+                || self.credentials.ca_file.is_some())
+                && self.credentials.cert.is_none(),
+        }
     }
 
     /// Prints `reply` as `--json` asks.
@@ -278,7 +288,12 @@ pub async fn generate(args: GenerateArgs) -> Result<(), CommandError> {
         count,
         store: no_store.then_some(false),
     };
-    let reply = client.connect().await?.generate_password(request).await?;
+    let reply = client
+        .connect()
+        .await?
+        .generate_password(request)
+        .await
+        .map_err(|status| client.failed(status))?;
     client.print(reply.get_ref());
     Ok(())
 }
@@ -300,7 +315,12 @@ pub async fn passphrase(args: PassphraseArgs) -> Result<(), CommandError> {
         include_number: numbers,
         store: no_store.then_some(false),
     };
-    let reply = client.connect().await?.generate_passphrase(request).await?;
+    let reply = client
+        .connect()
+        .await?
+        .generate_passphrase(request)
+        .await
+        .map_err(|status| client.failed(status))?;
     client.print(reply.get_ref());
     Ok(())
 }
@@ -309,7 +329,12 @@ pub async fn passphrase(args: PassphraseArgs) -> Result<(), CommandError> {
 pub async fn list(args: ListArgs) -> Result<(), CommandError> {
     let ListArgs { client, page_size } = args;
     let request = ListPasswordsRequest { page_size };
-    let reply = client.connect().await?.list_passwords(request).await?;
+    let reply = client
+        .connect()
+        .await?
+        .list_passwords(request)
+        .await
+        .map_err(|status| client.failed(status))?;
     client.print(reply.get_ref());
     Ok(())
 }
@@ -328,7 +353,12 @@ pub async fn check(args: CheckArgs) -> Result<(), CommandError> {
         password,
         user_inputs,
     };
-    let reply = client.connect().await?.check_password(request).await?;
+    let reply = client
+        .connect()
+        .await?
+        .check_password(request)
+        .await
+        .map_err(|status| client.failed(status))?;
     client.print(reply.get_ref());
     Ok(())
 }
@@ -369,7 +399,10 @@ mod tests {
 
     #[test]
     fn a_refused_call_shows_the_code_name() {
-        let error = CommandError::from(Status::unavailable("history is unavailable; try again"));
+        let error = CommandError::Status {
+            status: Status::unavailable("history is unavailable; try again"),
+            tls_without_certificate: true,
+        };
         assert_eq!(
             error_chain(&error),
             "UNAVAILABLE: history is unavailable; try again"

@@ -24,22 +24,28 @@ pub enum ProbeError {
         /// server requiring one may show only as silence.
         tls_without_certificate: bool,
     },
-    /// The server answered with an error.
-    #[error("check failed: {}", describe_status(.0))]
-    Status(tonic::Status),
-}
-
-impl From<tonic::Status> for ProbeError {
-    fn from(status: tonic::Status) -> Self {
-        ProbeError::Status(status)
-    }
+    /// The call failed: the server answered with an error, or the
+    /// transport failed before it could.
+    #[error("check failed: {}", describe_status(.status, *.tls_without_certificate))]
+    Status {
+        /// What failed.
+        status: tonic::Status,
+        /// Whether the probe used TLS without a client certificate.
+        tls_without_certificate: bool,
+    },
 }
 
 /// `CODE: message` of a failed call; when the call failed in the transport
 /// (the server never answered it: with TLS 1.3 a server refuses a client
 /// certificate after the client thinks the handshake is done), what the
 /// transport said, with a hint for the usual TLS refusals.
-pub fn describe_status(status: &tonic::Status) -> String {
+///
+/// `tls_without_certificate` says the caller used TLS without a client
+/// certificate: then any failure in the transport says that a server
+/// requiring one must be given `--cert` and `--key`, whatever words the
+/// transport used (a refusal races the call and shows as "connection
+/// closed", "connection was not ready", a reset or silence).
+pub fn describe_status(status: &tonic::Status, tls_without_certificate: bool) -> String {
     let code = code_name(status.code());
     if status.code() == tonic::Code::Cancelled && status.message() == "Timeout expired" {
         // tonic's own deadline: the call got no answer at all.
@@ -60,7 +66,10 @@ pub fn describe_status(status: &tonic::Status) -> String {
         Some(
             "the server refused the client certificate: is it signed by the server's --tls-client-ca?",
         )
-    } else if cause.contains("connection closed") || cause.contains("connection reset") {
+    } else if tls_without_certificate
+        || cause.contains("connection closed")
+        || cause.contains("connection reset")
+    {
         // A client certificate refused by a TLS 1.3 server often shows
         // only as this: the client sent its call before the refusal.
         Some(
@@ -101,19 +110,25 @@ pub async fn probe(
     options: &ClientOptions,
 ) -> Result<ServingStatus, ProbeError> {
     let timeout = options.timeout.unwrap_or(Duration::from_secs(2));
+    let tls_without_certificate = (addr.starts_with("https://") || options.ca_pem.is_some())
+        && options.identity_pem.is_none();
     let check = async {
         let response = HealthClient::new(channel_with(addr, options).await?)
             .check(HealthCheckRequest {
                 service: service.to_owned(),
             })
-            .await?;
+            .await
+            .map_err(|status| ProbeError::Status {
+                status,
+                tls_without_certificate,
+            })?;
         Ok::<_, ProbeError>(response.into_inner().status())
     };
     tokio::time::timeout(timeout, check)
         .await
         .map_err(|_| ProbeError::Timeout {
             after: timeout,
-            tls_without_certificate: addr.starts_with("https://") && options.identity_pem.is_none(),
+            tls_without_certificate,
         })?
 }
 
@@ -125,35 +140,46 @@ mod tests {
     fn a_failed_call_says_why_and_what_to_do() {
         let refused = tonic::Status::permission_denied("this call needs the `history` scope");
         assert_eq!(
-            describe_status(&refused),
+            describe_status(&refused, true),
             "PERMISSION_DENIED: this call needs the `history` scope"
         );
         let transport = |cause: &str| {
             tonic::Status::from_error(Box::new(std::io::Error::other(cause.to_owned())))
         };
-        let required = describe_status(&transport(
-            "connection error: received fatal alert: CertificateRequired",
-        ));
+        let required = describe_status(
+            &transport("connection error: received fatal alert: CertificateRequired"),
+            true,
+        );
         assert_eq!(
             required,
             "UNKNOWN: connection error: received fatal alert: CertificateRequired (the server \
              requires a client certificate: pass --cert and --key)"
         );
-        let unknown_ca = describe_status(&transport("received fatal alert: UnknownCA"));
+        let unknown_ca = describe_status(&transport("received fatal alert: UnknownCA"), true);
         assert!(unknown_ca.contains("--tls-client-ca"), "{unknown_ca}");
-        let closed = describe_status(&transport("connection closed"));
+        let closed = describe_status(&transport("connection closed"), false);
         assert!(
             closed.contains("if it requires a client certificate"),
             "{closed}"
         );
-        let silent = describe_status(&tonic::Status::cancelled("Timeout expired"));
+        let silent = describe_status(&tonic::Status::cancelled("Timeout expired"), false);
         assert!(
             silent.starts_with("CANCELLED: no answer in time")
                 && silent.contains("pass --cert and --key"),
             "{silent}"
         );
-        let other = describe_status(&transport("dns error"));
+        let other = describe_status(&transport("dns error"), false);
         assert_eq!(other, "UNKNOWN: dns error");
+        // Over TLS without a certificate, any transport failure hints at it.
+        let not_ready = describe_status(
+            &transport("operation was canceled: connection was not ready"),
+            true,
+        );
+        assert!(
+            not_ready.contains("if it requires a client certificate")
+                && not_ready.contains("pass --cert and --key"),
+            "{not_ready}"
+        );
     }
 
     #[test]
