@@ -133,36 +133,62 @@ async fn bodies_are_bounded_and_smuggling_shapes_refused() {
     );
 
     let head = format!("POST {GENERATE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n");
-    // hyper reads these before any service: two different lengths, or a
-    // transfer coding that is not chunked, are 400 and the connection is
-    // closed; Content-Length with chunked is read as chunked (RFC 9112
-    // 6.3) and the connection closed after the answer, so no second
-    // request can hide in the body.
-    for (shape, status) in [
-        ("Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}", 400),
-        ("Transfer-Encoding: gzip\r\n\r\n{}", 400),
+    let honest = format!("{head}Content-Length: 2\r\n\r\n{{}}");
+    // Smuggling shapes (RFC 9112 6.1, 11.2): two lengths, a length with
+    // a transfer coding (either order, bare LF line ends too), a coding
+    // that is not chunked: 400 and the connection closed, whether the
+    // shape is the connection's first request or follows an honest one
+    // on the same keep-alive connection (so nothing hides in a body).
+    for (shape, first) in [
+        ("Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}", true),
+        ("Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}", true),
+        ("Transfer-Encoding: gzip\r\n\r\n{}", true),
         (
             "Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-            200,
+            true,
+        ),
+        (
+            "Transfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n0\r\n\r\n",
+            false,
+        ),
+        (
+            "Content-Length: 5\nTransfer-Encoding: chunked\n\n0\n\nGET / HTTP/1.1\n\n",
+            false,
         ),
     ] {
+        let request = if first {
+            format!("{head}{shape}")
+        } else {
+            format!("{honest}{head}{shape}")
+        };
         let started = Instant::now();
-        let answer = raw(
-            server.addr,
-            format!("{head}{shape}").as_bytes(),
-            Duration::from_secs(3),
-        )
-        .await;
+        let answer = raw(server.addr, request.as_bytes(), Duration::from_secs(3)).await;
         assert!(
             started.elapsed() < Duration::from_secs(2),
             "{shape:?}: the connection stays open"
         );
-        let answer = Response::parse(&answer);
-        assert_eq!(answer.status, status, "{shape:?}: {answer:?}");
-        if status == 200 {
-            assert_eq!(answer.header("connection"), "close");
-        }
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let statuses: Vec<&str> = text
+            .match_indices("HTTP/1.1 ")
+            .map(|(at, _)| &text[at + 9..at + 12])
+            .collect();
+        let expected = if first {
+            vec!["400"]
+        } else {
+            vec!["200", "400"]
+        };
+        assert_eq!(statuses, expected, "{shape:?}: {text}");
     }
+    // An honest chunked body still works (and keeps the connection).
+    let chunked = raw(
+        server.addr,
+        format!("{head}Transfer-Encoding: chunked\r\n\r\n2\r\n{{}}\r\n0\r\n\r\n").as_bytes(),
+        Duration::from_millis(500),
+    )
+    .await;
+    let chunked = Response::parse(&chunked);
+    assert_eq!(chunked.status, 200, "{chunked:?}");
+    assert!(chunked.json()["password"].as_str().is_some(), "{chunked:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,12 +12,16 @@
 //! (hyper has no HTTP/2 deadline, and 30 s for HTTP/1.1 heads): a client
 //! trickling its headers holds a connection that long, no longer. When the
 //! process runs out of file descriptors, accepting backs off with one WARN
-//! instead of spinning.
+//! instead of spinning. HTTP/1.1 request framing is followed on the way
+//! in ([`framing`]): a request-smuggling head is refused (400) by hyper
+//! itself, and the connection closed.
 //!
 //! With mutual TLS, the DNS and URI SANs of the client's verified
 //! certificate are read once, after the handshake, and travel with the
 //! connection ([`ConnectionInfo::client_sans`]); the auth layer maps them
 //! to a principal on every call, with the client scopes current then.
+
+mod framing;
 
 use std::io;
 use std::pin::Pin;
@@ -36,6 +40,8 @@ use tonic::transport::server::{Connected, TcpConnectInfo};
 
 use crate::metrics::{GaugeGuard, Metrics};
 use crate::tls::{ClientSan, ReloadableTls, peer_sans};
+
+use framing::FramingGuard;
 
 /// The end of an HTTP/1.1 request head, also inside the HTTP/2 preface
 /// (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`), as the last four bytes read.
@@ -135,6 +141,9 @@ async fn accept_loop(
             io: Io::Plain(stream),
             preface_deadline: Some(Box::pin(sleep(limits.preface_timeout))),
             last_four: 0,
+            framing: Some(Box::default()),
+            ready: Vec::new(),
+            ready_at: 0,
             budget: Arc::new(Semaphore::new(limits.connection_budget_bytes)),
             client_sans: None,
             _permit: permit,
@@ -209,11 +218,20 @@ pub struct Connection {
     preface_deadline: Option<Pin<Box<Sleep>>>,
     /// The last four bytes read, while the deadline runs.
     last_four: u32,
+    /// Follows HTTP/1.1 framing until it is off (at once for HTTP/2).
+    framing: Option<Box<FramingGuard>>,
+    /// Bytes the framing guard let through, for hyper's next reads.
+    ready: Vec<u8>,
+    /// How much of `ready` hyper has read.
+    ready_at: usize,
     budget: Arc<Semaphore>,
     client_sans: Option<Arc<[ClientSan]>>,
     _permit: OwnedSemaphorePermit,
     _open: GaugeGuard,
 }
+
+/// Bytes read per socket read while the framing guard is on.
+const GUARDED_READ_BYTES: usize = 8192;
 
 impl AsyncRead for Connection {
     fn poll_read(
@@ -222,17 +240,60 @@ impl AsyncRead for Connection {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        loop {
+            if this.ready_at < this.ready.len() {
+                let take = buf.remaining().min(this.ready.len() - this.ready_at);
+                buf.put_slice(&this.ready[this.ready_at..this.ready_at + take]);
+                this.ready_at += take;
+                if this.ready_at == this.ready.len() {
+                    this.ready.clear();
+                    this.ready_at = 0;
+                }
+                return Poll::Ready(Ok(()));
+            }
+            let Some(mut guard) = this.framing.take() else {
+                return this.poll_socket(cx, buf);
+            };
+            let mut bytes = [std::mem::MaybeUninit::uninit(); GUARDED_READ_BYTES];
+            let mut read = ReadBuf::uninit(&mut bytes);
+            match this.poll_socket(cx, &mut read) {
+                Poll::Ready(Ok(())) if read.filled().is_empty() => {
+                    // The end of the stream: hyper gets what is held, then
+                    // the end.
+                    guard.finish(&mut this.ready);
+                    if this.ready.is_empty() {
+                        return Poll::Ready(Ok(()));
+                    }
+                }
+                Poll::Ready(Ok(())) => {
+                    guard.feed(read.filled(), &mut this.ready);
+                    if !guard.is_off() {
+                        this.framing = Some(guard);
+                    }
+                }
+                other => {
+                    this.framing = Some(guard);
+                    return other;
+                }
+            }
+        }
+    }
+}
+
+impl Connection {
+    /// Reads the socket, under the preface deadline until the first head.
+    fn poll_socket(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
-        let result = Pin::new(&mut this.io).poll_read(cx, buf);
-        let Some(deadline) = this.preface_deadline.as_mut() else {
+        let result = Pin::new(&mut self.io).poll_read(cx, buf);
+        let Some(deadline) = self.preface_deadline.as_mut() else {
             return result;
         };
         match result {
             Poll::Ready(Ok(())) => {
                 for &byte in &buf.filled()[before..] {
-                    this.last_four = (this.last_four << 8) | u32::from(byte);
-                    if this.last_four == HEAD_END {
-                        this.preface_deadline = None;
+                    self.last_four = (self.last_four << 8) | u32::from(byte);
+                    if self.last_four == HEAD_END {
+                        self.preface_deadline = None;
                         break;
                     }
                 }
