@@ -33,13 +33,22 @@ for pair in "${wanted[@]}"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if ((${#missing[@]} == 0)); then
-  echo "prerequisites: all present"
-  exit 0
+  echo "prerequisites: all packages present"
+else
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  echo "prerequisites: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "prerequisites: installed ${missing[*]}"
 fi
-sudo=()
-[ "$(id -u)" -eq 0 ] || sudo=(sudo)
-echo "prerequisites: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "prerequisites: installed ${missing[*]}"
+
+# axe-core, which the page's browser test injects to check accessibility:
+# the version and digest in tests/web/package-lock.json (npm, from Node.js).
+web="$(cd "$(dirname "$0")/.." && pwd)/tests/web"
+if [ ! -f "$web/node_modules/axe-core/axe.min.js" ]; then
+  echo "prerequisites: npm ci in tests/web (axe-core)"
+  npm ci --prefix "$web" --no-audit --no-fund --silent
+fi
+echo "prerequisites: axe-core $(node -p "require('$web/node_modules/axe-core/package.json').version")"

@@ -1,7 +1,8 @@
 //! The page at `/`, in a real headless Chromium (Debian's chromium and
 //! chromedriver): generate, options, errors beside their field, strength,
 //! copy, passphrases, the check box, the history with and without a token;
-//! the same form without JavaScript (curl), escaped; off with `web_ui`.
+//! the same form without JavaScript (curl), escaped; off with `web_ui`;
+//! no accessibility violation (axe-core) in each state, light and dark.
 
 mod support;
 
@@ -29,6 +30,7 @@ async fn the_page_in_a_real_browser() {
         .eval("return document.querySelector('#strength').textContent")
         .await;
     assert!(strength.as_str().unwrap().contains("bits"), "{strength}");
+    accessible(&browser, "on arrival").await;
 
     // Options, then Generate.
     browser.type_into("#tamanho", "24").await;
@@ -64,6 +66,7 @@ async fn the_page_in_a_real_browser() {
         "true"
     );
     assert_eq!(browser.eval(&format!("return {SECRET}")).await, password);
+    accessible(&browser, "with an error beside its field").await;
 
     // The history: the caller's own (demo mode), newest first.
     browser
@@ -97,6 +100,7 @@ async fn the_page_in_a_real_browser() {
             "a check result",
         )
         .await;
+    accessible(&browser, "passphrase mode, a check result, the history").await;
     assert_eq!(
         browser.eval("return location.search + location.hash").await,
         ""
@@ -116,6 +120,7 @@ async fn the_page_in_a_real_browser() {
             "a batch of three",
         )
         .await;
+    accessible(&browser, "a batch, the advanced options open").await;
     let batch = browser
         .eval("return [...document.querySelectorAll('[data-testid=password]')].map(e => e.textContent)")
         .await;
@@ -160,6 +165,19 @@ async fn the_page_in_a_real_browser() {
         "no horizontal scroll at 390 px"
     );
     browser.quit().await;
+}
+
+/// No accessibility violation (axe-core, any impact: the issue asks for
+/// no serious or critical one) in the page as it is now: contrast, names,
+/// labels, landmarks, ARIA.
+async fn accessible(browser: &Browser, state: &str) {
+    let violations = browser.accessibility_violations().await;
+    assert!(
+        violations.is_empty(),
+        "{state}: {} accessibility violation(s):\n{}",
+        violations.len(),
+        violations.join("\n")
+    );
 }
 
 /// Opens the page at `addr` and waits for the password it generates on
@@ -219,6 +237,7 @@ async fn in_portuguese_dark_on_a_phone() {
         true
     );
     screenshot(&browser, "page-mobile-dark.png").await;
+    accessible(&browser, "Portuguese, dark, 390 px").await;
     // The switch.
     browser.click("nav a[hreflang=en]").await;
     browser
@@ -256,7 +275,26 @@ async fn with_javascript_off_the_form_still_works() {
     browser
         .wait_for("return document.querySelector('[data-error-for=length]').textContent.includes('between 4 and 1024')", "the error beside its field")
         .await;
+    // axe-core needs scripts to run: the server's answer, as rendered
+    // here, is checked in a browser with them, on the same origin (its
+    // stylesheet applies), its scripts left out.
+    let html = browser
+        .eval("document.querySelectorAll('script').forEach(s => s.remove()); return document.documentElement.innerHTML")
+        .await;
     browser.quit().await;
+    let checker = Browser::start().await;
+    open_with_a_password(&checker, server.addr).await;
+    checker
+        .eval(&format!("document.documentElement.innerHTML = {html}"))
+        .await;
+    checker
+        .wait_for(
+            "return document.styleSheets.length === 1 && document.querySelector('[data-error-for=length]').textContent !== ''",
+            "the server's answer, styled",
+        )
+        .await;
+    accessible(&checker, "without JavaScript, with an error").await;
+    checker.quit().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

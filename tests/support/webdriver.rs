@@ -101,6 +101,50 @@ impl Browser {
         .await
     }
 
+    /// Runs `script` (a function body whose last argument is the callback
+    /// to call with the result) in the page; returns what it passed.
+    pub async fn eval_async(&self, script: &str) -> Value {
+        self.command(
+            "POST",
+            "/execute/async",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    /// The page's accessibility violations of any impact (minor to
+    /// critical), by axe-core's rules (WCAG 2.x A and AA, and best
+    /// practices), each as
+    /// `rule (impact): help: the elements`. axe-core is the one
+    /// `scripts/install-prerequisites.sh` installs in tests/web.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        let axe = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/web/node_modules/axe-core/axe.min.js");
+        let source = std::fs::read_to_string(&axe).unwrap_or_else(|error| {
+            panic!(
+                "{}: {error}: run scripts/install-prerequisites.sh (npm ci in tests/web)",
+                axe.display()
+            )
+        });
+        if self.eval("return typeof window.axe").await != "object" {
+            self.eval(&source).await;
+        }
+        let found = self
+            .eval_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                   .then(r => done(r.violations.map(v => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)))
+                   .catch(e => done([`axe failed: ${e}`]));",
+            )
+            .await;
+        found
+            .as_array()
+            .expect("a list from axe")
+            .iter()
+            .map(|violation| violation.as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     /// The element `css` selects.
     pub async fn find(&self, css: &str) -> String {
         let found = self
