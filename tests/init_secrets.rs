@@ -49,6 +49,7 @@ async fn the_generated_secrets_run_the_service_under_the_redis_acl() {
         token_name: "operator".to_owned(),
         token_scopes: Scopes::parse("generate,check,history").unwrap(),
         history_key: HISTORY_KEY.to_owned(),
+        repair: false,
     })
     .unwrap();
     let password = read(dir, "redis-password").trim().to_owned();
@@ -179,4 +180,51 @@ fn acl_log(admin_url: &str) -> Vec<(String, String)> {
         .iter()
         .map(|entry| (text(entry.get("username")), text(entry.get("object"))))
         .collect()
+}
+
+/// From outside, as an attacker who can write the volume before the job
+/// runs meets it: a planted link to a key the attacker knows is refused by
+/// the real binary (exit 1, the file named), and `--repair` replaces the
+/// link with a fresh key, leaving the attacker's file as it was.
+#[test]
+fn the_binary_refuses_a_planted_history_keys_link_and_repairs_it() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("secrets");
+    std::fs::create_dir(&dir).unwrap();
+    let bait = root.path().join("attacker-keys");
+    let attacker = "evil AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+    std::fs::write(&bait, attacker).unwrap();
+    std::os::unix::fs::symlink(&bait, dir.join("history-keys")).unwrap();
+    let run = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_giropops-senhas"))
+            .args(["init-secrets", "--dir", dir.to_str().unwrap()])
+            .args(extra)
+            .env_remove("HISTORY_KEY")
+            .output()
+            .unwrap()
+    };
+    let refused = run(&[]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("history-keys: is a symbolic link; remove it, or run with --repair"),
+        "{stderr}"
+    );
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| !name.starts_with('.'))
+        .collect();
+    assert_eq!(names, ["history-keys"], "nothing written by a refused run");
+    let repaired = run(&["--repair"]);
+    let stderr = String::from_utf8_lossy(&repaired.stderr);
+    assert!(repaired.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("history keys: rewritten (--repair)"),
+        "{stderr}"
+    );
+    let kept = std::fs::symlink_metadata(dir.join("history-keys")).unwrap();
+    assert!(kept.file_type().is_file());
+    assert!(!read(&dir, "history-keys").contains("evil"));
+    assert_eq!(std::fs::read_to_string(&bait).unwrap(), attacker);
 }

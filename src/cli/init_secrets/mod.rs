@@ -4,8 +4,12 @@
 //! sits in an environment variable.
 //!
 //! Files, by set; a set is written only when none of its files exists, kept
-//! as it is when all exist, and an error when only some do (remove the
-//! others to renew the set):
+//! as it is when all exist and can be trusted, and an error when only some
+//! do or one cannot be trusted — a symbolic link, not a regular file, owned
+//! by someone else, or a mode looser than the table's ([`files`]). The
+//! error names the file and what is wrong; `--repair` rewrites such a set
+//! whole instead (a renewed TLS set is a new CA, a renewed token set a new
+//! token):
 //!
 //! | set     | file                | mode | holds                                  |
 //! |---------|---------------------|------|----------------------------------------|
@@ -23,10 +27,8 @@
 //! service's user reads them all; Redis, in the group, reads the 0640 ones).
 //! Nothing secret is printed: only which files were written or kept.
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write as _};
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -34,8 +36,10 @@ use clap::Args;
 use crate::auth::Scopes;
 use crate::keyring::KeyRing;
 
+mod files;
 mod generate;
 
+use self::files::{Found, SecretsDir};
 pub use self::generate::redis_acl;
 use self::generate::{key_id, redis_files, tls_files, token_files};
 
@@ -77,6 +81,11 @@ pub struct InitSecretsArgs {
     /// The history key prefix the Redis user is limited to (as HISTORY_KEY).
     #[arg(long, env = "HISTORY_KEY", default_value = "giropops-senhas:history")]
     pub history_key: String,
+    /// Rewrite, whole, every set with a file missing or not to be trusted
+    /// (a symbolic link, not a regular file, another owner, a looser mode)
+    /// instead of stopping at it.
+    #[arg(long)]
+    pub repair: bool,
 }
 
 fn parse_owner(value: &str) -> Result<(u32, u32), String> {
@@ -103,7 +112,7 @@ pub enum InitSecretsError {
     },
     /// Some files of a set exist, others not: they would not match.
     #[error(
-        "{set}: {present} exist(s) but {missing} do(es) not; remove the rest of the set to renew it"
+        "{set}: {present} exist(s) but {missing} do(es) not; remove the rest of the set to renew it, or run with --repair"
     )]
     PartialSet {
         /// The set.
@@ -112,6 +121,22 @@ pub enum InitSecretsError {
         present: String,
         /// The files that do not.
         missing: String,
+    },
+    /// A file found cannot be trusted.
+    #[error("{}: {problem}; remove it, or run with --repair to rewrite its set", path.display())]
+    Untrusted {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The directory, or the run's lock file in it, lets others in.
+    #[error("{}: {problem}", path.display())]
+    Unsafe {
+        /// The directory or the lock file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
     },
     /// A setting cannot make a valid file.
     #[error("{0}")]
@@ -125,6 +150,8 @@ pub enum SetOutcome {
     Written(&'static str),
     /// Already there, kept.
     Kept(&'static str),
+    /// Missing in part or not to be trusted, rewritten (`--repair`).
+    Repaired(&'static str),
 }
 
 /// One file to write: its name, mode and content.
@@ -144,27 +171,14 @@ pub fn init_secrets(args: &InitSecretsArgs) -> Result<Vec<SetOutcome>, InitSecre
         token_name,
         token_scopes,
         history_key,
+        repair,
     } = args;
-    fs::create_dir_all(dir).map_err(|source| InitSecretsError::Io {
-        path: dir.clone(),
-        source,
-    })?;
+    let dir = SecretsDir::open(dir, *owner)?;
     // One run at a time in a directory: two at once (two replicas of the
     // job) could otherwise both find a set missing and interleave their
     // files (a token that does not match its tokens line). Held until the
     // run returns.
-    let lock_path = dir.join(".init-secrets.lock");
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(&lock_path)
-        .and_then(|file| file.lock().map(|()| file))
-        .map_err(|source| InitSecretsError::Io {
-            path: lock_path,
-            source,
-        })?;
+    let lock = dir.lock()?;
     type Make<'a> = Box<dyn Fn() -> Result<Vec<File>, InitSecretsError> + 'a>;
     let sets: [(&'static str, &[&'static str], Make<'_>); 4] = [
         (
@@ -198,68 +212,59 @@ pub fn init_secrets(args: &InitSecretsArgs) -> Result<Vec<SetOutcome>, InitSecre
             Box::new(|| redis_files(history_key)),
         ),
     ];
-    let mut outcomes = Vec::new();
+    // Every set is judged before any is written: a file that cannot be
+    // trusted stops the run with nothing changed.
+    let mut plan = Vec::new();
     for (set, names, make) in &sets {
-        let (present, missing): (Vec<&str>, Vec<&str>) = names
-            .iter()
-            .partition(|name| dir.join(name).symlink_metadata().is_ok());
-        if missing.is_empty() {
-            outcomes.push(SetOutcome::Kept(set));
-            continue;
+        // Made first, used only if written: its modes are what a kept file
+        // is held to.
+        let files = make()?;
+        let mut present = Vec::new();
+        let mut missing = Vec::new();
+        let mut untrusted = None;
+        for name in *names {
+            let mode = files
+                .iter()
+                .find(|file| file.name == *name)
+                .map_or(0o600, |file| file.mode);
+            match dir.inspect(name, mode)? {
+                Found::Missing => missing.push(*name),
+                Found::Trusted => present.push(*name),
+                Found::Untrusted(problem) => {
+                    present.push(*name);
+                    untrusted.get_or_insert((*name, problem));
+                }
+            }
         }
-        if !present.is_empty() {
-            return Err(InitSecretsError::PartialSet {
-                set,
-                present: present.join(", "),
-                missing: missing.join(", "),
-            });
+        let outcome = match (missing.is_empty(), present.is_empty(), untrusted) {
+            (true, _, None) => SetOutcome::Kept(set),
+            (false, true, _) => SetOutcome::Written(set),
+            _ if *repair => SetOutcome::Repaired(set),
+            (_, _, Some((name, problem))) => {
+                return Err(InitSecretsError::Untrusted {
+                    path: dir.path().join(name),
+                    problem,
+                });
+            }
+            _ => {
+                return Err(InitSecretsError::PartialSet {
+                    set,
+                    present: present.join(", "),
+                    missing: missing.join(", "),
+                });
+            }
+        };
+        plan.push((outcome, files));
+    }
+    let mut outcomes = Vec::new();
+    for (outcome, files) in plan {
+        if !matches!(outcome, SetOutcome::Kept(_)) {
+            dir.write_set(&files)?;
         }
-        write_set(dir, &make()?, *owner)?;
-        outcomes.push(SetOutcome::Written(set));
+        outcomes.push(outcome);
     }
     drop(lock);
     Ok(outcomes)
-}
-
-/// Writes each file under a temporary name, then renames them all: a set
-/// is never left half-written by a failure.
-fn write_set(
-    dir: &Path,
-    files: &[File],
-    owner: Option<(u32, u32)>,
-) -> Result<(), InitSecretsError> {
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| InitSecretsError::Io { path, source }
-    };
-    let mut staged = Vec::new();
-    for file in files {
-        let temporary = dir.join(format!(".{}.new", file.name));
-        let _ = fs::remove_file(&temporary);
-        let mut handle = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(file.mode)
-            .open(&temporary)
-            .map_err(io(&temporary))?;
-        // The mode asked for, whatever the umask (0640 must stay readable
-        // by Redis's group under umask 077).
-        handle
-            .set_permissions(fs::Permissions::from_mode(file.mode))
-            .map_err(io(&temporary))?;
-        handle
-            .write_all(file.content.as_bytes())
-            .and_then(|()| handle.sync_all())
-            .map_err(io(&temporary))?;
-        if let Some((uid, gid)) = owner {
-            std::os::unix::fs::chown(&temporary, Some(uid), Some(gid)).map_err(io(&temporary))?;
-        }
-        staged.push((temporary, dir.join(file.name)));
-    }
-    for (temporary, path) in staged {
-        fs::rename(&temporary, &path).map_err(io(&path))?;
-    }
-    Ok(())
 }
 
 /// A key ID naming today: `compose-YYYYMMDD`.
@@ -272,6 +277,9 @@ pub fn run(args: InitSecretsArgs) -> ExitCode {
                         eprintln!("{set}: written to {}", args.dir.display())
                     }
                     SetOutcome::Kept(set) => eprintln!("{set}: already there, kept"),
+                    SetOutcome::Repaired(set) => {
+                        eprintln!("{set}: rewritten (--repair) in {}", args.dir.display())
+                    }
                 }
             }
             ExitCode::SUCCESS
