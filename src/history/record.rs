@@ -1,9 +1,11 @@
 //! One history entry and the form it takes in Redis, in one of two modes
 //! ([`HistoryMode`]):
 //!
-//! * `encrypted` (the default): JSON of the whole record, encrypted with
-//!   XChaCha20-Poly1305 (see [`crate::keyring`]) and bound to its list:
-//!   `g1:<key id>:<base64>`.
+//! * `encrypted` (the default): JSON of the whole record, padded with
+//!   spaces to the next of [`PADDED_SIZES`] bytes (so entries of one size
+//!   class — every password up to about 100 characters — are the same size
+//!   in Redis), encrypted with XChaCha20-Poly1305 (see [`crate::keyring`])
+//!   and bound to its list: `g1:<key id>:<base64>`.
 //! * `metadata`: no secret at all, only what an audit trail needs, as
 //!   plain JSON behind the prefix `m1:`:
 //!   `m1:{"created_at_ms":…,"length":…,"entropy_bits":…,"principal":"…"}`.
@@ -25,6 +27,22 @@ use crate::keyring::{DecryptError, KeyRing, is_envelope};
 /// The prefix of a metadata-only entry: never the start of an envelope
 /// (`g1:`) nor of JSON.
 const METADATA_PREFIX: &str = "m1:";
+
+/// The plaintext sizes an encrypted entry is padded to (past the last, a
+/// multiple of it): a reader of Redis learns only the size class.
+pub const PADDED_SIZES: [usize; 3] = [256, 1024, 4096];
+
+/// `json` with spaces after it (JSON allows them: readers before padding
+/// read these entries too) up to its size class.
+fn pad(json: &mut Vec<u8>) {
+    let last = PADDED_SIZES[PADDED_SIZES.len() - 1];
+    let size = PADDED_SIZES
+        .iter()
+        .copied()
+        .find(|&size| json.len() <= size)
+        .unwrap_or_else(|| json.len().div_ceil(last) * last);
+    json.resize(size, b' ');
+}
 
 /// What the history keeps of each secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -162,7 +180,7 @@ impl Record {
     ) -> String {
         match mode {
             HistoryMode::Encrypted => {
-                let json = Zeroizing::new(
+                let mut json = Zeroizing::new(
                     serde_json::to_vec(&StoredRecord {
                         password: self.password.expose().to_owned(),
                         created_at_ms: self.created_at.map(unix_millis),
@@ -172,6 +190,7 @@ impl Record {
                     })
                     .expect("plain struct serializes"),
                 );
+                pad(&mut json);
                 String::from_utf8(keys.encrypt(list_key.as_bytes(), &json))
                     .expect("envelopes are ASCII")
             }
@@ -321,6 +340,39 @@ mod tests {
             }
         );
         assert_eq!(read.length, 9);
+    }
+
+    /// The review's attack: passwords of 8, 20, 64 and 128 characters were
+    /// 232, 248, 308 and 392 characters in Redis. Now one size class.
+    #[test]
+    fn entries_of_one_size_class_are_the_same_size() {
+        let keys = keys();
+        let sizes: Vec<usize> = [8, 20, 64, 100]
+            .into_iter()
+            .map(|length| {
+                let written = record(&"x".repeat(length), Some(SystemTime::now()), 95.5);
+                let entry = written.seal(Encrypted, &keys, "list", "spiffe://example.org/ns/ci");
+                assert_eq!(
+                    Record::open(Encrypted, &keys, "list", &entry).map(|r| r.length),
+                    Ok(length)
+                );
+                entry.len()
+            })
+            .collect();
+        assert!(sizes.iter().all(|&size| size == sizes[0]), "{sizes:?}");
+        // The worst a password can escape to: every character `"`.
+        let quotes = record(&"\"".repeat(1024), Some(SystemTime::now()), 1.0);
+        let entry = quotes.seal(Encrypted, &keys, "list", "alice");
+        assert_eq!(
+            Record::open(Encrypted, &keys, "list", &entry).map(|r| r.length),
+            Ok(1024)
+        );
+        let mut json = vec![b'{'; 5000];
+        pad(&mut json);
+        assert_eq!(json.len(), 8192);
+        let mut json = b"{}".to_vec();
+        pad(&mut json);
+        assert_eq!(json.len(), 256);
     }
 
     #[test]
