@@ -260,3 +260,137 @@ async fn each_mode_skips_the_other_modes_entries() {
     assert_eq!(read.records[0].principal, "p");
     assert_eq!(read.skipped, [Skip::OtherMode]);
 }
+
+fn raw(redis: &RedisServer) -> redis::Connection {
+    redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap()
+}
+
+fn secret(text: &str) -> Record {
+    Record::new(
+        Secret::new(text.to_owned()),
+        10.0,
+        std::time::SystemTime::now(),
+    )
+}
+
+/// The review's attack on lengths: passwords of 8, 20, 64 and 100
+/// characters were told apart by their size in Redis. Now every entry of
+/// the list is the same size.
+#[tokio::test]
+async fn a_reader_of_redis_cannot_tell_password_lengths_apart() {
+    let redis = RedisServer::start();
+    let history = history(&redis, HistoryMode::Encrypted, &KeyRing::ephemeral());
+    for length in [8, 20, 64, 100] {
+        history
+            .push("p", &[secret(&"x".repeat(length))])
+            .await
+            .unwrap();
+    }
+    let entries: Vec<String> = redis::cmd("LRANGE")
+        .arg(format!("{{{HISTORY_KEY}}}:p"))
+        .arg(0)
+        .arg(-1)
+        .query(&mut raw(&redis))
+        .unwrap();
+    let sizes: Vec<usize> = entries.iter().map(String::len).collect();
+    assert_eq!(sizes.len(), 4);
+    assert!(sizes.iter().all(|&size| size == sizes[0]), "{sizes:?}");
+}
+
+/// The review's attack on replays, by someone who can write Redis: an
+/// entry pushed again into its own list was listed once more per copy, and
+/// one the cap had trimmed came back from an old AOF. Now each entry's
+/// number is sealed with it: copies and trimmed entries are skipped,
+/// counted by reason.
+#[tokio::test]
+async fn copies_and_trimmed_entries_pushed_back_are_not_returned() {
+    let redis = RedisServer::start();
+    let history = history(&redis, HistoryMode::Encrypted, &KeyRing::ephemeral());
+    let list = format!("{{{HISTORY_KEY}}}:p");
+    let mut conn = raw(&redis);
+    for n in 0..10 {
+        history
+            .push("p", &[secret(&format!("secret-{n}"))])
+            .await
+            .unwrap();
+    }
+    let oldest: String = redis::cmd("LINDEX")
+        .arg(&list)
+        .arg(-1)
+        .query(&mut conn)
+        .unwrap();
+    let newest: String = redis::cmd("LINDEX")
+        .arg(&list)
+        .arg(0)
+        .query(&mut conn)
+        .unwrap();
+    history.push("p", &[secret("secret-10")]).await.unwrap();
+    // The attack: the trimmed entry back (as from an old AOF), and two
+    // copies of a listed one.
+    let _: () = redis::cmd("LPUSH")
+        .arg(&list)
+        .arg(&oldest)
+        .arg(&newest)
+        .arg(&newest)
+        .query(&mut conn)
+        .unwrap();
+    let read = history.recent("p", 10).await.unwrap();
+    let passwords: Vec<&str> = read.records.iter().map(|r| r.password.expose()).collect();
+    assert!(
+        !passwords.contains(&"secret-0"),
+        "the trimmed entry stays out"
+    );
+    assert_eq!(
+        passwords.iter().filter(|p| **p == "secret-9").count(),
+        1,
+        "each entry once: {passwords:?}"
+    );
+    let mut skipped = read.skipped.clone();
+    skipped.sort_by_key(|skip| skip.label());
+    assert_eq!(skipped, [Skip::Duplicate, Skip::Duplicate, Skip::Replayed]);
+    // What the attacker pushed takes room at the head of the list (a
+    // writer of Redis can always delete); the next push trims it away.
+    history.push("p", &[secret("secret-11")]).await.unwrap();
+    let read = history.recent("p", 10).await.unwrap();
+    assert_eq!(read.records.len(), 7, "{:?}", read.skipped);
+}
+
+/// Two replicas writing one list at once: every entry gets its own
+/// number (the push script refuses stale numbers, the batch is sealed
+/// again), so nothing is lost as a "duplicate" or a "replay".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_writing_one_list_number_every_entry_once() {
+    let redis = RedisServer::start();
+    let keys = KeyRing::ephemeral();
+    let replicas = [
+        history(&redis, HistoryMode::Encrypted, &keys),
+        history(&redis, HistoryMode::Encrypted, &keys),
+    ];
+    let mut writes = Vec::new();
+    for (r, replica) in replicas.iter().enumerate() {
+        for n in 0..5 {
+            let replica = replica.clone();
+            writes.push(tokio::spawn(async move {
+                replica.push("p", &[secret(&format!("r{r}-{n}"))]).await
+            }));
+        }
+    }
+    for write in writes {
+        write.await.unwrap().unwrap();
+    }
+    let read = replicas[0].recent("p", 10).await.unwrap();
+    assert_eq!(read.skipped, [], "every entry numbered once");
+    let mut passwords: Vec<&str> = read.records.iter().map(|r| r.password.expose()).collect();
+    passwords.sort_unstable();
+    passwords.dedup();
+    assert_eq!(passwords.len(), 10);
+    let last: u64 = redis::cmd("HGET")
+        .arg(format!("{{{HISTORY_KEY}}}:sequences"))
+        .arg("p")
+        .query(&mut raw(&redis))
+        .unwrap();
+    assert_eq!(last, 10, "no gap, no repeat");
+}

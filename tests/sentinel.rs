@@ -715,8 +715,9 @@ async fn replicated_acks_wait_once_per_batch_and_fail_unavailable() {
             .and_then(|n| n.parse().ok())
             .unwrap_or(0)
     };
-    let (waits, execs) = (calls_of("wait"), calls_of("exec"));
-    assert!(waits >= 1 && waits == execs, "WAIT {waits}, EXEC {execs}");
+    // One push script (EVAL) per batch, one WAIT after each.
+    let (waits, execs) = (calls_of("wait"), calls_of("eval"));
+    assert!(waits >= 1 && waits == execs, "WAIT {waits}, EVAL {execs}");
     println!("FIGURES WAIT: 64 concurrent calls written in {execs} batches, {waits} WAITs");
 
     replica.stop();

@@ -217,7 +217,11 @@ async fn a_history_only_its_owner_reads_and_only_ciphertext_in_redis() {
         "{keys:?}"
     );
     for key in &keys {
+        // The set of principals, and the hash of each list's last entry
+        // number (numbers only).
         let values = if key.ends_with(":principals") {
+            Vec::new()
+        } else if key.ends_with(":sequences") {
             Vec::new()
         } else {
             redis.list(key)

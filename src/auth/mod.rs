@@ -96,6 +96,8 @@ impl Principal {
     /// principals at `{HISTORY_KEY}:principals`, beside the lists
     /// `{HISTORY_KEY}:<principal>`.
     pub const RESERVED_PRINCIPALS: &'static str = "principals";
+    /// The name of the history's hash of each list's last entry number.
+    pub const RESERVED_SEQUENCES: &'static str = "sequences";
 
     /// The names no source of principals may give (tokens file, client
     /// scopes file, any later one), each with why. Matched whatever the
@@ -109,6 +111,10 @@ impl Principal {
         (
             Principal::RESERVED_PRINCIPALS,
             "the name `principals` is reserved (the history's set of principals)",
+        ),
+        (
+            Principal::RESERVED_SEQUENCES,
+            "the name `sequences` is reserved (the history's hash of entry numbers)",
         ),
     ];
 

@@ -105,6 +105,12 @@ fn history_status(error: &HistoryError) -> Status {
             tracing::error!(error = %error, "password history misconfigured");
             Status::internal("history is misconfigured on the server")
         }
+        HistoryError::Contended(_) => {
+            tracing::warn!(%error, "history list contended: call shed");
+            Status::unavailable(
+                "history busy: other writers of this list came first; nothing was stored, try again",
+            )
+        }
         HistoryError::QueueFull | HistoryError::ReadsBusy => {
             tracing::warn!(%error, "history busy: call shed");
             Status::resource_exhausted(
@@ -112,8 +118,8 @@ fn history_status(error: &HistoryError) -> Status {
             )
         }
         // A write that reached Redis (or may have) and then failed: a
-        // timeout, a broken connection or an error inside `EXEC` (Redis does
-        // not roll back the rest of the transaction). Saying "try again"
+        // timeout, a broken connection or an error inside the push script
+        // (Redis does not roll back what the script already did). Saying "try again"
         // would hide that the entry may exist.
         HistoryError::Batch(inner)
             if matches!(

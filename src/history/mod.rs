@@ -97,6 +97,10 @@ pub enum HistoryError {
     /// The batch this push was written in failed.
     #[error("{0}")]
     Batch(Arc<HistoryError>),
+    /// Other writers of the same list (other replicas) took the list's
+    /// next numbers this many times in a row.
+    #[error("the history list was written by others {0} times in a row")]
+    Contended(usize),
     /// Fewer replicas than required acknowledged a write within the WAIT
     /// timeout: it is on the master, and may or may not survive a failover.
     #[error("{acked} of {wanted} replicas acknowledged the write")]
@@ -125,19 +129,6 @@ pub struct Listing {
     pub records: Vec<Record>,
     /// One reason per entry not returned.
     pub skipped: Vec<Skip>,
-}
-
-/// `LRANGE key 0 limit-1`.
-async fn lrange(
-    conn: &mut Connection,
-    key: &str,
-    limit: usize,
-) -> Result<Vec<String>, redis::RedisError> {
-    if limit == 0 {
-        return Ok(Vec::new());
-    }
-    let stop = isize::try_from(limit).unwrap_or(isize::MAX) - 1;
-    conn.lrange(key, 0, stop).await
 }
 
 /// Pushes that may wait for the writer of one key: a bound on memory (the
@@ -269,6 +260,11 @@ impl History {
         format!("{{{}}}:principals", self.key)
     }
 
+    /// The hash of each principal's last entry number.
+    fn sequences_key(&self) -> String {
+        format!("{{{}}}:sequences", self.key)
+    }
+
     /// Adds `records` (oldest first) to `principal`'s list and trims it to
     /// the cap, in one transaction with whatever other pushes are waiting:
     /// either all of a batch is stored or none. Records that the cap would
@@ -277,18 +273,16 @@ impl History {
         if records.is_empty() {
             return Ok(());
         }
-        let list = self.list_key(principal);
         let kept = &records[records.len().saturating_sub(self.cap)..];
-        let entries: Vec<String> = kept
-            .iter()
-            .map(|r| r.seal(self.mode, &self.keys, &list, principal))
-            .collect();
         let target = ListTarget {
-            list,
+            list: self.list_key(principal),
             principals: self.principals_key(),
+            sequences: self.sequences_key(),
             principal: principal.to_owned(),
+            mode: self.mode,
+            keys: self.keys.clone(),
         };
-        self.bounded(self.writers.push(target, entries)).await
+        self.bounded(self.writers.push(target, kept.to_vec())).await
     }
 
     /// Up to `limit` most recent records of `principal`, newest first.
@@ -296,13 +290,23 @@ impl History {
         let slot = self.read_slot().await?;
         let list = self.list_key(principal);
         let limit = limit.min(self.cap);
-        let entries = self
+        let (entries, last) = self
             .bounded(async {
                 let mut conn = self.pool.get().await?;
-                Ok(lrange(&mut conn, &list, limit).await?)
+                if limit == 0 {
+                    return Ok((Vec::new(), None));
+                }
+                // The entries and the list's last number, as of one moment.
+                let stop = isize::try_from(limit).unwrap_or(isize::MAX) - 1;
+                let (entries, last): (Vec<String>, Option<u64>) = redis::pipe()
+                    .lrange(&list, 0, stop)
+                    .hget(self.sequences_key(), principal)
+                    .query_async(&mut *conn)
+                    .await?;
+                Ok::<_, HistoryError>((entries, last))
             })
             .await?;
-        self.open(vec![(list, entries)], limit, slot).await
+        self.open(vec![(list, entries, last)], limit, slot).await
     }
 
     /// Up to `limit` most recent records of every principal, newest first.
@@ -320,15 +324,35 @@ impl History {
                 if principals.is_empty() || limit == 0 {
                     return Ok(Vec::new());
                 }
-                // Every list in one round trip, not one per principal.
+                // Every list and its last number in one round trip, not
+                // one per principal.
                 let keys: Vec<String> = principals.iter().map(|p| self.list_key(p)).collect();
                 let stop = isize::try_from(limit).unwrap_or(isize::MAX) - 1;
                 let mut pipe = redis::pipe();
                 for key in &keys {
                     pipe.lrange(key, 0, stop);
                 }
-                let entries: Vec<Vec<String>> = pipe.query_async(&mut *conn).await?;
-                Ok(keys.into_iter().zip(entries).collect())
+                pipe.cmd("HMGET").arg(self.sequences_key()).arg(&principals);
+                // Each reply a list of (nullable) strings: the lists' entries,
+                // then the numbers.
+                let mut replies: Vec<Vec<Option<String>>> = pipe.query_async(&mut *conn).await?;
+                let lasts: Vec<Option<u64>> = replies
+                    .pop()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|last| last.and_then(|last| last.parse().ok()))
+                    .collect();
+                let mut lists: Vec<Vec<String>> = replies
+                    .into_iter()
+                    .map(|entries| entries.into_iter().flatten().collect())
+                    .collect();
+                lists.resize(keys.len(), Vec::new());
+                Ok(keys
+                    .into_iter()
+                    .zip(lists)
+                    .zip(lasts.into_iter().chain(std::iter::repeat(None)))
+                    .map(|((key, entries), last)| (key, entries, last))
+                    .collect())
             })
             .await?;
         self.open(lists, limit, slot).await
@@ -341,23 +365,41 @@ impl History {
     /// — up to thousands of AEAD openings — on a blocking thread.
     async fn open(
         &self,
-        lists: Vec<(String, Vec<String>)>,
+        lists: Vec<(String, Vec<String>, Option<u64>)>,
         limit: usize,
         slot: tokio::sync::OwnedSemaphorePermit,
     ) -> Result<Listing, HistoryError> {
-        let (keys, mode) = (self.keys.clone(), self.mode);
+        let (keys, mode, cap) = (self.keys.clone(), self.mode, self.cap);
         let oldest = SystemTime::now().checked_sub(self.ttl);
-        let entries: usize = lists.iter().map(|(_, entries)| entries.len()).sum();
+        let entries: usize = lists.iter().map(|(_, entries, _)| entries.len()).sum();
         let open_all = move || {
             let _slot = slot;
             let mut listing = Listing::default();
-            for (list, entries) in &lists {
-                for entry in entries {
-                    match Record::open(mode, &keys, list, entry) {
-                        Ok(record) if record.created_at < oldest => {
+            for (list, entries, last) in &lists {
+                let opened: Vec<_> = entries
+                    .iter()
+                    .map(|entry| Record::open(mode, &keys, list, entry))
+                    .collect();
+                // The list's newest number: Redis's, or a higher one found
+                // (a counter lost or rolled back cannot widen the window).
+                let newest = opened
+                    .iter()
+                    .filter_map(|opened| opened.as_ref().ok().and_then(|(_, seq)| *seq))
+                    .chain(*last)
+                    .max()
+                    .unwrap_or(0);
+                let window = newest.saturating_sub(cap as u64);
+                let mut seen = std::collections::HashSet::new();
+                for opened in opened {
+                    match opened {
+                        Ok((record, _)) if record.created_at < oldest => {
                             listing.skipped.push(Skip::Expired)
                         }
-                        Ok(record) => listing.records.push(record),
+                        Ok((_, Some(seq))) if seq <= window => listing.skipped.push(Skip::Replayed),
+                        Ok((_, Some(seq))) if !seen.insert(seq) => {
+                            listing.skipped.push(Skip::Duplicate)
+                        }
+                        Ok((record, _)) => listing.records.push(record),
                         Err(skip) => listing.skipped.push(skip),
                     }
                 }

@@ -30,7 +30,7 @@ const METADATA_PREFIX: &str = "m1:";
 
 /// The plaintext sizes an encrypted entry is padded to (past the last, a
 /// multiple of it): a reader of Redis learns only the size class.
-pub const PADDED_SIZES: [usize; 3] = [256, 1024, 4096];
+pub(super) const PADDED_SIZES: [usize; 3] = [256, 1024, 4096];
 
 /// `json` with spaces after it (JSON allows them: readers before padding
 /// read these entries too) up to its size class.
@@ -119,6 +119,13 @@ struct StoredRecord {
     /// Absent in entries written before it was recorded.
     #[serde(default)]
     principal: String,
+    /// The entry's number in its list (1, 2, …: one more per entry
+    /// pushed, counted in Redis in the same script as the push). Sealed
+    /// with the rest, so a copy is a copy: a list returns each number
+    /// once, and only the newest `cap` numbers (an entry trimmed by the cap
+    /// and pushed back stays out). Absent in entries written before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    seq: Option<u64>,
 }
 
 /// A metadata-only entry (after [`METADATA_PREFIX`]): no secret field at
@@ -167,16 +174,19 @@ impl Record {
         }
     }
 
-    /// The entry stored for `principal` in `list_key`, in `mode`:
-    /// encrypted with `keys`' first key and bound to `list_key` (associated
-    /// data), so an entry copied to another principal's list does not
-    /// decrypt; or its metadata alone (`keys` unused).
+    /// The entry stored for `principal` in `list_key` as its number `seq`,
+    /// in `mode`: encrypted with `keys`' first key and bound to `list_key`
+    /// (associated data), so an entry copied to another principal's list
+    /// does not decrypt; or its metadata alone (`keys` and `seq` unused:
+    /// metadata entries are not authenticated, so a number would prove
+    /// nothing).
     pub(super) fn seal(
         &self,
         mode: HistoryMode,
         keys: &KeyRing,
         list_key: &str,
         principal: &str,
+        seq: u64,
     ) -> String {
         match mode {
             HistoryMode::Encrypted => {
@@ -187,6 +197,7 @@ impl Record {
                         entropy_bits: self.entropy_bits,
                         length: Some(self.length),
                         principal: principal.to_owned(),
+                        seq: Some(seq),
                     })
                     .expect("plain struct serializes"),
                 );
@@ -207,7 +218,8 @@ impl Record {
         }
     }
 
-    /// Opens an entry of `list_key` as a reader in `mode`. There is no
+    /// Opens an entry of `list_key` as a reader in `mode`, with its number
+    /// in the list (none for metadata entries and older ones). There is no
     /// plaintext fallback: an entry that is not ours, or of the other mode,
     /// is skipped, never returned as a password.
     pub(super) fn open(
@@ -215,7 +227,7 @@ impl Record {
         keys: &KeyRing,
         list_key: &str,
         entry: &str,
-    ) -> Result<Record, Skip> {
+    ) -> Result<(Record, Option<u64>), Skip> {
         let metadata = entry.strip_prefix(METADATA_PREFIX);
         match (mode, metadata) {
             (HistoryMode::Encrypted, Some(_)) => Err(Skip::OtherMode),
@@ -229,20 +241,21 @@ impl Record {
                     entropy_bits,
                     principal,
                 } = stored;
-                Ok(Record {
+                let record = Record {
                     password: Secret::new(String::new()),
                     length,
                     principal,
                     created_at: from_millis(created_at_ms),
                     entropy_bits,
-                })
+                };
+                Ok((record, None))
             }
             (HistoryMode::Metadata, None) if is_envelope(entry.as_bytes()) => Err(Skip::OtherMode),
             (HistoryMode::Metadata, None) => Err(Skip::NotOurs),
         }
     }
 
-    fn decrypt(keys: &KeyRing, list_key: &str, entry: &str) -> Result<Record, Skip> {
+    fn decrypt(keys: &KeyRing, list_key: &str, entry: &str) -> Result<(Record, Option<u64>), Skip> {
         let json = keys
             .decrypt(list_key.as_bytes(), entry.as_bytes())
             .map_err(|error| match error {
@@ -258,14 +271,16 @@ impl Record {
             entropy_bits,
             length,
             principal,
+            seq,
         } = stored;
-        Ok(Record {
+        let record = Record {
             length: length.unwrap_or(password.len()),
             password: Secret::new(password),
             principal,
             created_at: from_millis(created_at_ms),
             entropy_bits,
-        })
+        };
+        Ok((record, seq))
     }
 }
 
@@ -285,6 +300,11 @@ pub enum Skip {
     OtherMode,
     /// Older than the history's time to live.
     Expired,
+    /// A number already returned from this list: a copy pushed again.
+    Duplicate,
+    /// A number older than the newest `cap` of its list: an entry the cap
+    /// trimmed, pushed back (from an old AOF or backup).
+    Replayed,
 }
 
 impl Skip {
@@ -296,6 +316,8 @@ impl Skip {
             Skip::NotOurs => "not_ours",
             Skip::OtherMode => "other_mode",
             Skip::Expired => "expired",
+            Skip::Duplicate => "duplicate",
+            Skip::Replayed => "replayed",
         }
     }
 }
@@ -328,10 +350,11 @@ mod tests {
             Some(UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)),
             95.5,
         );
-        let entry = written.seal(Encrypted, &keys, "list", "alice");
+        let entry = written.seal(Encrypted, &keys, "list", "alice", 7);
         assert!(!entry.contains("p@ss"), "{entry}");
         assert!(!entry.contains("alice"), "{entry}");
-        let read = Record::open(Encrypted, &keys, "list", &entry).unwrap();
+        let (read, seq) = Record::open(Encrypted, &keys, "list", &entry).unwrap();
+        assert_eq!(seq, Some(7));
         assert_eq!(
             read,
             Record {
@@ -351,9 +374,9 @@ mod tests {
             .into_iter()
             .map(|length| {
                 let written = record(&"x".repeat(length), Some(SystemTime::now()), 95.5);
-                let entry = written.seal(Encrypted, &keys, "list", "spiffe://example.org/ns/ci");
+                let entry = written.seal(Encrypted, &keys, "list", "spiffe://example.org/ns/ci", 1);
                 assert_eq!(
-                    Record::open(Encrypted, &keys, "list", &entry).map(|r| r.length),
+                    Record::open(Encrypted, &keys, "list", &entry).map(|(r, _)| r.length),
                     Ok(length)
                 );
                 entry.len()
@@ -362,9 +385,9 @@ mod tests {
         assert!(sizes.iter().all(|&size| size == sizes[0]), "{sizes:?}");
         // The worst a password can escape to: every character `"`.
         let quotes = record(&"\"".repeat(1024), Some(SystemTime::now()), 1.0);
-        let entry = quotes.seal(Encrypted, &keys, "list", "alice");
+        let entry = quotes.seal(Encrypted, &keys, "list", "alice", u64::MAX);
         assert_eq!(
-            Record::open(Encrypted, &keys, "list", &entry).map(|r| r.length),
+            Record::open(Encrypted, &keys, "list", &entry).map(|(r, _)| r.length),
             Ok(1024)
         );
         let mut json = vec![b'{'; 5000];
@@ -383,9 +406,9 @@ mod tests {
             Encrypted,
             &keys,
             "k",
-            &written.seal(Encrypted, &keys, "k", ""),
+            &written.seal(Encrypted, &keys, "k", "", 1),
         );
-        assert_eq!(read, Ok(written));
+        assert_eq!(read, Ok((written, Some(1))));
     }
 
     #[test]
@@ -396,13 +419,14 @@ mod tests {
             Some(UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)),
             72.0,
         );
-        let entry = written.seal(Metadata, &keys, "list", "alice");
+        let entry = written.seal(Metadata, &keys, "list", "alice", 1);
         assert!(!entry.contains("Tr0ub4dor"), "{entry}");
         assert_eq!(
             entry,
             r#"m1:{"created_at_ms":1700000000123,"length":18,"entropy_bits":72.0,"principal":"alice"}"#
         );
-        let read = Record::open(Metadata, &keys, "list", &entry).unwrap();
+        let (read, seq) = Record::open(Metadata, &keys, "list", &entry).unwrap();
+        assert_eq!(seq, None);
         assert_eq!(
             read,
             Record {
@@ -419,8 +443,8 @@ mod tests {
     fn each_mode_skips_the_others_entries() {
         let keys = keys();
         let written = record("s3cret-s3cret", Some(SystemTime::now()), 1.0);
-        let encrypted = written.seal(Encrypted, &keys, "l", "p");
-        let metadata = written.seal(Metadata, &keys, "l", "p");
+        let encrypted = written.seal(Encrypted, &keys, "l", "p", 1);
+        let metadata = written.seal(Metadata, &keys, "l", "p", 1);
         assert_eq!(
             Record::open(Metadata, &keys, "l", &encrypted),
             Err(Skip::OtherMode)
@@ -435,7 +459,7 @@ mod tests {
     fn entries_that_are_not_ours_are_skipped_never_returned() {
         let keys = keys();
         let written = Record::new(Secret::new("s".into()), 1.0, SystemTime::now());
-        let entry = written.seal(Encrypted, &keys, "alice", "alice");
+        let entry = written.seal(Encrypted, &keys, "alice", "alice", 1);
         assert_eq!(
             Record::open(Encrypted, &keys, "bob", &entry),
             Err(Skip::AuthFailed)

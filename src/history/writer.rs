@@ -1,10 +1,18 @@
 //! Group commit: concurrent pushes to one history key are written together.
 //!
 //! One writer task per key takes whatever jobs are waiting (a batch bounded
-//! by [`MAX_BATCH_JOBS`] and [`MAX_BATCH_BYTES`]), writes them in one
-//! `MULTI`/`LPUSH e1 … en`/`LTRIM`/`EXPIRE`/`SADD`/`EXEC` on one pooled
-//! connection, and
-//! only then completes every job of the batch: an OK still means stored.
+//! by [`MAX_BATCH_JOBS`] and [`MAX_BATCH_BYTES`]), seals them with the
+//! list's next numbers, writes them in one script ([`PUSH_SCRIPT`]: `LPUSH
+//! e1 … en`, `LTRIM`, `EXPIRE`, `SADD`, and the list's number in the
+//! sequences hash, atomically) on one pooled connection, and only then
+//! completes every job of the batch: an OK still means stored.
+//!
+//! Numbering: the task keeps the list's last number; the script pushes
+//! only if Redis still holds that number, and answers the current one
+//! otherwise (another replica wrote the same list meanwhile): the batch is
+//! sealed again with the next numbers and sent again, up to
+//! [`SEQUENCE_RETRIES`] times. So a list's numbers have no gap and no
+//! repeat, whichever replica wrote them.
 //! With nothing in flight a push is written at once; while a batch is being
 //! written, the next one gathers. Entries keep their order (each job's
 //! oldest first, jobs in arrival order), so the list stays newest first,
@@ -20,7 +28,7 @@
 //! A `READONLY` reply (the server was a master, and a failover demoted it)
 //! drops that connection instead of returning it to the pool, and the batch
 //! is written once more on a new connection, to the master the Sentinels
-//! name now. With replicated acknowledgements on, `WAIT` follows `EXEC` on
+//! name now. With replicated acknowledgements on, `WAIT` follows the script on
 //! the same connection, once per batch, and a batch is OK only when enough
 //! replicas have it.
 
@@ -32,7 +40,9 @@ use deadpool_redis::redis;
 use tokio::sync::{mpsc, oneshot};
 
 use super::connect::is_read_only;
+use super::record::{HistoryMode, Record};
 use super::{Connection, HistoryError, Pool};
+use crate::keyring::KeyRing;
 
 /// Most jobs written in one batch.
 pub(super) const MAX_BATCH_JOBS: usize = 256;
@@ -41,19 +51,52 @@ pub(super) const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 type Outcome = Result<(), Arc<HistoryError>>;
 
-/// Entries to push, and who waits for the outcome.
+/// Times a batch is sealed again after another writer took its numbers.
+pub(super) const SEQUENCE_RETRIES: usize = 8;
+
+/// The push, atomic: `LPUSH` first (a failure there writes nothing),
+/// then the trim, expiries, the principal's set and the list's new
+/// number. Pushes only if the list's number in the sequences hash is
+/// still `ARGV[2]`; answers `{1, new}` when pushed, `{0, current}` when
+/// not. Entries go in slices of 1000 (Lua's stack).
+///
+/// KEYS: list, principals set, sequences hash. ARGV: principal, expected
+/// number, last index kept (cap − 1), TTL seconds, entries oldest first.
+pub(super) const PUSH_SCRIPT: &str = r"
+local current = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+if current ~= tonumber(ARGV[2]) then
+  return {0, current}
+end
+local count = #ARGV - 4
+for first = 5, #ARGV, 1000 do
+  redis.call('LPUSH', KEYS[1], unpack(ARGV, first, math.min(first + 999, #ARGV)))
+end
+redis.call('LTRIM', KEYS[1], 0, ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('HSET', KEYS[3], ARGV[1], current + count)
+redis.call('EXPIRE', KEYS[3], ARGV[4])
+return {1, current + count}
+";
+
+/// Records to push, and who waits for the outcome.
 struct Job {
     /// Oldest first.
-    entries: Vec<String>,
+    records: Vec<Record>,
     done: oneshot::Sender<Outcome>,
 }
 
-/// A principal's list, and the set that records it has one.
+/// A principal's list, the set that records it has one, the hash of the
+/// lists' numbers, and how entries are sealed.
 #[derive(Debug, Clone)]
 pub(super) struct ListTarget {
     pub(super) list: String,
     pub(super) principals: String,
+    pub(super) sequences: String,
     pub(super) principal: String,
+    pub(super) mode: HistoryMode,
+    pub(super) keys: KeyRing,
 }
 
 /// How many replicas must acknowledge each batch (`WAIT`), and how long
@@ -96,16 +139,16 @@ impl Writers {
         }
     }
 
-    /// Queues `entries` (oldest first) for `key` and waits until they are
+    /// Queues `records` (oldest first) for `key` and waits until they are
     /// stored, or their batch failed.
     pub(super) async fn push(
         &self,
         target: ListTarget,
-        entries: Vec<String>,
+        records: Vec<Record>,
     ) -> Result<(), HistoryError> {
         let (done, outcome) = oneshot::channel();
         self.sender(target)
-            .try_send(Job { entries, done })
+            .try_send(Job { records, done })
             .map_err(|error| match error {
                 mpsc::error::TrySendError::Full(_) => HistoryError::QueueFull,
                 mpsc::error::TrySendError::Closed(_) => {
@@ -155,6 +198,8 @@ struct Target {
 
 /// The writer task of one key: until every sender is gone.
 async fn write_batches(target: Target, mut jobs: mpsc::Receiver<Job>) {
+    // The list's last number, as this task last saw it in Redis.
+    let mut last_seq = None;
     while let Some(first) = jobs.recv().await {
         let mut bytes = size(&first);
         let mut batch = vec![first];
@@ -172,13 +217,18 @@ async fn write_batches(target: Target, mut jobs: mpsc::Receiver<Job>) {
         if batch.is_empty() {
             continue;
         }
-        let entries: Vec<&String> = batch.iter().flat_map(|job| &job.entries).collect();
+        let records: Vec<&Record> = batch.iter().flat_map(|job| &job.records).collect();
         // Only the newest `cap` entries can survive the trim: send no more.
-        let kept = &entries[entries.len().saturating_sub(target.cap)..];
-        let outcome = tokio::time::timeout(target.command_timeout, target.write(kept))
-            .await
-            .unwrap_or(Err(HistoryError::Timeout(target.command_timeout)))
-            .map_err(Arc::new);
+        let kept = &records[records.len().saturating_sub(target.cap)..];
+        let outcome =
+            tokio::time::timeout(target.command_timeout, target.write(kept, &mut last_seq))
+                .await
+                .unwrap_or(Err(HistoryError::Timeout(target.command_timeout)))
+                .map_err(Arc::new);
+        if outcome.is_err() {
+            // Whatever happened, ask Redis next time.
+            last_seq = None;
+        }
         for job in batch {
             // A caller that left meanwhile does not need the answer.
             let _ = job.done.send(outcome.clone());
@@ -186,62 +236,104 @@ async fn write_batches(target: Target, mut jobs: mpsc::Receiver<Job>) {
     }
 }
 
+/// About the bytes a job's entries take (a sealed entry is padded to at
+/// least 256 bytes of plaintext, ~400 in base64).
 fn size(job: &Job) -> usize {
-    job.entries.iter().map(String::len).sum()
+    job.records
+        .iter()
+        .map(|record| 400 + 2 * record.password.len())
+        .sum()
 }
 
 impl Target {
     /// Writes the batch; once more on a new connection if the server
     /// turned out to be a demoted master.
-    async fn write(&self, entries: &[&String]) -> Result<(), HistoryError> {
-        match self.write_once(entries).await {
+    async fn write(
+        &self,
+        records: &[&Record],
+        last_seq: &mut Option<u64>,
+    ) -> Result<(), HistoryError> {
+        match self.write_once(records, last_seq).await {
             Err(HistoryError::Redis(error)) if is_read_only(&error) => {
                 tracing::warn!(
                     "redis answered READONLY (a demoted master): writing on the current master"
                 );
-                self.write_once(entries).await
+                self.write_once(records, last_seq).await
             }
             outcome => outcome,
         }
     }
 
-    /// One transaction for the whole batch, then the hook after `EXEC`.
-    async fn write_once(&self, entries: &[&String]) -> Result<(), HistoryError> {
+    /// The batch sealed with the list's next numbers, pushed by one
+    /// script (sealed again if another writer took those numbers), then
+    /// the hook after it.
+    async fn write_once(
+        &self,
+        records: &[&Record],
+        last_seq: &mut Option<u64>,
+    ) -> Result<(), HistoryError> {
         let mut connection = self.pool.get().await?;
         let last = isize::try_from(self.cap).unwrap_or(isize::MAX) - 1;
         let ListTarget {
             list,
             principals,
+            sequences,
             principal,
+            mode,
+            keys,
         } = &self.list;
-        let written = redis::pipe()
-            .atomic()
-            .lpush(list, entries)
-            .ignore()
-            .ltrim(list, 0, last)
-            .ignore()
-            .expire(list, self.ttl_secs)
-            .ignore()
-            .sadd(principals, principal)
-            .ignore()
-            .expire(principals, self.ttl_secs)
-            .ignore()
-            .exec_async(&mut *connection)
-            .await;
-        if let Err(error) = written {
-            if is_read_only(&error) {
-                // Never back into the pool: it leads to a replica.
-                drop(deadpool::managed::Object::take(connection));
+        let mut expected = match *last_seq {
+            Some(seq) => seq,
+            None => {
+                let seq: Option<u64> = redis::cmd("HGET")
+                    .arg(sequences)
+                    .arg(principal)
+                    .query_async(&mut *connection)
+                    .await?;
+                seq.unwrap_or(0)
             }
-            return Err(error.into());
+        };
+        for _ in 0..=SEQUENCE_RETRIES {
+            let entries: Vec<String> = (expected + 1..)
+                .zip(records)
+                .map(|(seq, record)| record.seal(*mode, keys, list, principal, seq))
+                .collect();
+            let pushed: Result<(u8, u64), _> = redis::cmd("EVAL")
+                .arg(PUSH_SCRIPT)
+                .arg(3)
+                .arg(list)
+                .arg(principals)
+                .arg(sequences)
+                .arg(principal)
+                .arg(expected)
+                .arg(last)
+                .arg(self.ttl_secs)
+                .arg(&entries)
+                .query_async(&mut *connection)
+                .await;
+            match pushed {
+                Ok((1, now)) => {
+                    *last_seq = Some(now);
+                    return after_exec(&mut connection, self.replication).await;
+                }
+                // Another writer of this list took the numbers.
+                Ok((_, current)) => expected = current,
+                Err(error) => {
+                    if is_read_only(&error) {
+                        // Never back into the pool: it leads to a replica.
+                        drop(deadpool::managed::Object::take(connection));
+                    }
+                    return Err(error.into());
+                }
+            }
         }
-        after_exec(&mut connection, self.replication).await
+        Err(HistoryError::Contended(SEQUENCE_RETRIES))
     }
 }
 
-/// Runs after a batch's `EXEC`, on the same exclusively held connection,
+/// Runs after a batch's script, on the same exclusively held connection,
 /// before any of its callers is answered: `WAIT numreplicas timeout` for
-/// replicated acknowledgements (`WAIT` does nothing inside `MULTI`; on a
+/// replicated acknowledgements (`WAIT` does nothing inside a script; on a
 /// shared multiplexed connection it would block everything behind it).
 async fn after_exec(
     connection: &mut Connection,

@@ -262,7 +262,7 @@ impl Metrics {
         let skipped = Family::<ReasonLabels, Counter>::default();
         registry.register(
             "history_entries_skipped",
-            "History entries not returned, by reason (unknown_key_id: written with a removed key; auth_failed: tampered or moved; not_ours; other_mode: written in the other HISTORY_MODE; expired)",
+            "History entries not returned, by reason (unknown_key_id: written with a removed key; auth_failed: tampered or moved; not_ours; other_mode: written in the other HISTORY_MODE; expired; duplicate: a copy of an entry already returned; replayed: an entry the cap trimmed, pushed back)",
             skipped.clone(),
         );
         let reload_failures = Family::<FileLabels, Counter>::default();

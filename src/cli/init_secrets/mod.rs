@@ -46,16 +46,18 @@ use self::generate::{key_id, redis_files, tls_files, token_files};
 /// The Redis user the service connects as.
 pub const REDIS_USER: &str = "giropops-senhas";
 
-/// Every Redis command the service sends: the history's `MULTI`/`LPUSH`/
-/// `LTRIM`/`EXPIRE`/`SADD`/`EXEC` and `LRANGE`/`SMEMBERS`, the health
+/// Every Redis command the service sends: the history's push script
+/// (`EVAL`, which calls `HGET`/`LPUSH`/`LTRIM`/`EXPIRE`/`SADD`/`HSET`: Redis
+/// checks those against the ACL too) and `HGET`, `LRANGE`/`SMEMBERS`/
+/// `HMGET` to read, the health
 /// `PING`, deadpool's recycling `UNWATCH` + `PING`, and `WAIT`/`ROLE` for
 /// replicated acknowledgements and Sentinel. (`AUTH` is always allowed.
 /// The service skips redis-rs's `CLIENT SETINFO` on connections to a Redis
 /// named by URL; through Sentinel redis-rs may still send it, and ignores
 /// the refusal.)
 pub const REDIS_COMMANDS: &[&str] = &[
-    "ping", "unwatch", "multi", "exec", "lpush", "ltrim", "lrange", "expire", "sadd", "smembers",
-    "wait", "role",
+    "ping", "unwatch", "eval", "hget", "hset", "hmget", "lpush", "ltrim", "lrange", "expire",
+    "sadd", "smembers", "wait", "role",
 ];
 
 /// `init-secrets` options.

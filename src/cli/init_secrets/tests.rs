@@ -289,7 +289,7 @@ fn the_acl_limits_the_user_to_the_history_keys_and_commands() {
         format!(
             "user default off resetpass resetkeys resetchannels -@all\n\
              user giropops-senhas on #{digest} resetkeys ~{{giropops-senhas:history}}:* resetchannels -@all \
-             +ping +unwatch +multi +exec +lpush +ltrim +lrange +expire +sadd +smembers +wait +role\n"
+             +ping +unwatch +eval +hget +hset +hmget +lpush +ltrim +lrange +expire +sadd +smembers +wait +role\n"
         )
     );
     let escaped = redis_acl("pw", "a*b").unwrap();
