@@ -219,9 +219,7 @@ async fn a_history_only_its_owner_reads_and_only_ciphertext_in_redis() {
     for key in &keys {
         // The set of principals, and the hash of each list's last entry
         // number (numbers only).
-        let values = if key.ends_with(":principals") {
-            Vec::new()
-        } else if key.ends_with(":sequences") {
+        let values = if key.ends_with(":principals") || key.ends_with(":sequences") {
             Vec::new()
         } else {
             redis.list(key)

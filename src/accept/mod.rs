@@ -13,7 +13,7 @@
 //! trickling its headers holds a connection that long, no longer. When the
 //! process runs out of file descriptors, accepting backs off with one WARN
 //! instead of spinning. HTTP/1.1 request framing is followed on the way
-//! in ([`framing`]): a request-smuggling head is refused (400) by hyper
+//! in (`accept/framing.rs`): a request-smuggling head is refused (400) by hyper
 //! itself, and the connection closed.
 //!
 //! With mutual TLS, the DNS and URI SANs of the client's verified

@@ -6,7 +6,7 @@
 //! Files, by set; a set is written only when none of its files exists, kept
 //! as it is when all exist and can be trusted, and an error when only some
 //! do or one cannot be trusted — a symbolic link, not a regular file, owned
-//! by someone else, or a mode looser than the table's ([`files`]). The
+//! by someone else, or a mode looser than the table's (`files.rs`). The
 //! error names the file and what is wrong; `--repair` rewrites such a set
 //! whole instead (a renewed TLS set is a new CA, a renewed token set a new
 //! token):
