@@ -318,3 +318,76 @@ async fn without_the_flag_there_is_no_principal_label() {
     assert!(!text.contains(token.as_str()), "a token in the metrics");
     server.shutdown().await;
 }
+
+/// The names a scrape exposes, from its `# TYPE` lines (so a family with no
+/// series yet counts): counters as `_total`, histograms as `_bucket`,
+/// `_sum` and `_count`.
+fn exposed_names(scraped: &str) -> std::collections::BTreeSet<String> {
+    scraped
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .flat_map(|line| {
+            let (name, kind) = line.split_once(' ').unwrap_or((line, ""));
+            let suffixes: &[&str] = match kind.trim() {
+                "counter" => &["_total"],
+                "histogram" => &["_bucket", "_sum", "_count"],
+                _ => &[""],
+            };
+            suffixes
+                .iter()
+                .map(|suffix| format!("{name}{suffix}"))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Every metric name the shipped alerts and dashboard use
+/// (deploy/kubernetes/components/monitoring) is one a real server
+/// exposes: a renamed metric fails here, not silently in production. The
+/// only others allowed are Prometheus's `up` and cert-manager's expiry.
+#[tokio::test]
+async fn the_alerts_and_the_dashboard_use_only_metrics_that_exist() {
+    const EXTERNAL: &[&str] = &["up", "certmanager_certificate_expiration_timestamp_seconds"];
+    let redis = RedisServer::start();
+    let (server, port) = server_with_metrics(&redis, Limits::default()).await;
+    let reply = server
+        .client()
+        .await
+        .generate_password(GeneratePasswordRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(reply.stored);
+    let scraped = scrape(port).await;
+    let exposed = exposed_names(&scraped);
+    assert!(
+        exposed.contains("process_resident_memory_bytes"),
+        "{scraped}"
+    );
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("deploy/kubernetes/components/monitoring");
+    for file in ["prometheusrule.yaml", "dashboard.json"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        let used: std::collections::BTreeSet<&str> = text
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .filter(|word| {
+                ["giropops_", "process_", "senha_", "certmanager_"]
+                    .iter()
+                    .any(|prefix| word.starts_with(prefix))
+                    || *word == "up"
+            })
+            .collect();
+        assert!(used.len() >= 6, "{file}: {used:?}");
+        for name in used {
+            assert!(
+                EXTERNAL.contains(&name) || exposed.contains(name),
+                "{file} uses {name}, which a real server does not expose: {exposed:?}"
+            );
+        }
+    }
+    // The history writes counter counts the stored call.
+    assert!(
+        scraped.contains("giropops_history_writes_total{outcome=\"stored\"} 1"),
+        "{scraped}"
+    );
+}

@@ -53,11 +53,19 @@ else
 fi
 
 # --- kustomize build + schema validation
-targets=(base overlays/dev overlays/sentinel)
+targets=(base overlays/dev overlays/sentinel examples/monitoring examples/monitoring-podmonitor)
 validate() { # name file
-    local v
+    local v core=$out/core-$(basename "$2")
+    # Kubernetes' own kinds only: the Prometheus Operator's are checked
+    # below (promtool for the rules).
+    "$py" - "$2" "$core" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+core = [d for d in docs if not d["apiVersion"].startswith("monitoring.coreos.com/")]
+yaml.safe_dump_all(core, open(sys.argv[2], "w"))
+PY
     for v in $KUBE_VERSIONS; do
-        if "$tools/venv/bin/kubernetes-validate" --strict --quiet -k "$v" "$2"; then
+        if "$tools/venv/bin/kubernetes-validate" --strict --quiet -k "$v" "$core"; then
             pass "$1: Kubernetes $v schemas"
         else
             fail "$1: Kubernetes $v schemas"
@@ -124,8 +132,62 @@ PY
     then pass "$t: app pod invariants"; else fail "$t: app pod invariants"; fi
 done
 
+# --- monitoring: the rules (promtool check + unit tests), the dashboard
+PROMTOOL_VERSION=v0.316.0  # Prometheus 3.16
+if [ "$(cat "$tools/bin/.promtool-version" 2>/dev/null)" != "$PROMTOOL_VERSION" ]; then
+    echo "installing promtool $PROMTOOL_VERSION into .tools/bin (a few minutes)"
+    GOBIN=$tools/bin go install "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_VERSION" || {
+        echo "check.sh: cannot install promtool" >&2; exit 2; }
+    echo "$PROMTOOL_VERSION" > "$tools/bin/.promtool-version"
+fi
+rules=$out/rules
+mkdir -p "$rules"
+f=$out/examples_monitoring.yaml
+if "$py" - "$f" "$rules/rules.yaml" "$rules/giropops-senhas.json" <<'PY'
+import json, sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+rule = next(d for d in docs if d["kind"] == "PrometheusRule")
+yaml.safe_dump(rule["spec"], open(sys.argv[2], "w"))
+cm = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "giropops-senhas-dashboard")
+assert cm["metadata"]["labels"]["grafana_dashboard"] == "1", "the dashboard sidecar's label"
+dashboard = json.loads(cm["data"]["giropops-senhas.json"])
+assert dashboard["panels"] and all(p["targets"] for p in dashboard["panels"])
+open(sys.argv[3], "w").write(json.dumps(dashboard))
+PY
+then pass "examples/monitoring: PrometheusRule and dashboard ConfigMap extracted"; else fail "examples/monitoring: extract"; fi
+cp components/monitoring/rules.test.yaml "$rules/"
+if "$tools/bin/promtool" check rules "$rules/rules.yaml"; then pass "promtool check rules"; else fail "promtool check rules"; fi
+if "$tools/bin/promtool" test rules "$rules/rules.test.yaml"; then
+    pass "promtool test rules (every alert fires and stays silent where it should)"
+else
+    fail "promtool test rules"
+fi
+# The tests must be able to fail: each rule made never to fire, in turn,
+# fails them.
+"$py" - "$rules/rules.yaml" "$rules" <<'PY'
+import sys, yaml
+for i, _ in enumerate(yaml.safe_load(open(sys.argv[1]))["groups"][0]["rules"]):
+    spec = yaml.safe_load(open(sys.argv[1]))
+    spec["groups"][0]["rules"][i]["expr"] = "vector(1) == 0"
+    yaml.safe_dump(spec, open(f"{sys.argv[2]}/broken-{i}.yaml", "w"))
+PY
+caught=0 missed=()
+for broken in "$rules"/broken-*.yaml; do
+    sed "s|rules.yaml|$(basename "$broken")|" "$rules/rules.test.yaml" > "$rules/broken.test.yaml"
+    if "$tools/bin/promtool" test rules "$rules/broken.test.yaml" >/dev/null 2>&1; then
+        missed+=("$(basename "$broken")")
+    else
+        caught=$((caught + 1))
+    fi
+done
+if [ "${#missed[@]}" -eq 0 ] && [ "$caught" -gt 0 ]; then
+    pass "promtool test rules fails for each of the $caught rules made never to fire"
+else
+    fail "promtool test rules passes with a silenced rule: ${missed[*]}"
+fi
+
 echo
 for f in "${failures[@]}"; do echo "failed: $f"; done
 echo "$passed passed, $failed failed ($(( $(date +%s) - start ))s; kustomize $KUSTOMIZE_VERSION," \
-    "kubernetes-validate $KUBERNETES_VALIDATE_VERSION [$KUBE_VERSIONS], yamllint $YAMLLINT_VERSION)"
+    "kubernetes-validate $KUBERNETES_VALIDATE_VERSION [$KUBE_VERSIONS], yamllint $YAMLLINT_VERSION, promtool $PROMTOOL_VERSION)"
 [ "$failed" -eq 0 ]

@@ -107,7 +107,9 @@ impl PasswordServiceImpl {
     ) -> Result<bool, ApiError> {
         match &self.history {
             Some(history) if wanted && principal.scopes.grants(Scope::History) => {
-                history.push(&principal.name, records).await?;
+                let pushed = history.push(&principal.name, records).await;
+                self.metrics.history_write(pushed.is_ok());
+                pushed?;
                 Ok(true)
             }
             _ => Ok(false),

@@ -308,6 +308,17 @@ pub enum Skip {
 }
 
 impl Skip {
+    /// Every reason.
+    pub const ALL: [Skip; 7] = [
+        Skip::UnknownKeyId,
+        Skip::AuthFailed,
+        Skip::NotOurs,
+        Skip::OtherMode,
+        Skip::Expired,
+        Skip::Duplicate,
+        Skip::Replayed,
+    ];
+
     /// The metric label.
     pub fn label(self) -> &'static str {
         match self {

@@ -175,7 +175,24 @@ struct Inner {
     skipped: Family<ReasonLabels, Counter>,
     reload_failures: Family<FileLabels, Counter>,
     redis_up: Gauge,
+    history_writes: Family<OutcomeLabels, Counter>,
 }
+
+/// How a history write ended.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+/// The files `src/reload.rs` reloads, as it names them.
+const RELOADED_FILES: [&str; 6] = [
+    "tokens",
+    "tls_cert",
+    "tls_key",
+    "tls_client_ca",
+    "tls_client_scopes",
+    "history_keys",
+];
 
 /// Which reloadable file failed to load.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -277,6 +294,26 @@ impl Metrics {
             "1 while the history store (Redis) answers the health check, else 0",
             redis_up.clone(),
         );
+        let history_writes = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "history_writes",
+            "Calls that asked to store their secrets in the history, by outcome (stored; failed: the call answered an error, UNAVAILABLE or RESOURCE_EXHAUSTED)",
+            history_writes.clone(),
+        );
+        // Every label value present from the start, at 0: an alert on
+        // `increase()` sees the first event (a series born at 1 shows none).
+        for outcome in ["stored", "failed"] {
+            let _ = history_writes.get_or_create(&OutcomeLabels { outcome });
+        }
+        for skip in crate::history::Skip::ALL {
+            let _ = skipped.get_or_create(&ReasonLabels {
+                reason: skip.label(),
+            });
+        }
+        for file in RELOADED_FILES {
+            let _ = reload_failures.get_or_create(&FileLabels { file });
+        }
+        root.register_collector(Box::new(process::ProcessCollector));
         for method in Method::KNOWN {
             // Present from the start, at 0.
             let _ = in_flight.get_or_create(method);
@@ -294,6 +331,7 @@ impl Metrics {
                 skipped,
                 reload_failures,
                 redis_up,
+                history_writes,
             }),
         }
     }
@@ -361,6 +399,15 @@ impl Metrics {
         self.inner.senha_gerada.inc_by(count);
     }
 
+    /// Counts a history write, stored or failed.
+    pub fn history_write(&self, stored: bool) {
+        let outcome = if stored { "stored" } else { "failed" };
+        self.inner
+            .history_writes
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
     /// Counts a history entry not returned, and why. A tampered entry is
     /// also one WARN.
     pub fn history_entry_skipped(&self, skip: crate::history::Skip) {
@@ -421,6 +468,7 @@ impl Drop for GaugeGuard {
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 mod endpoint;
+mod process;
 
 pub use endpoint::serve;
 

@@ -1,8 +1,9 @@
 //! The directory `init-secrets` writes into, trusting nothing found in it:
 //! the directory must be writable by no one but root or the owner; every
-//! file in it is opened relative to the directory's own descriptor, never
-//! through a symbolic link (`O_NOFOLLOW`, and `O_NONBLOCK` so a planted
-//! FIFO cannot hang the run); a file kept must be a regular file, owned by
+//! file in it is looked at relative to the directory's own descriptor,
+//! never through a symbolic link (`O_PATH | O_NOFOLLOW`: the link itself,
+//! nothing read, so a planted FIFO cannot hang the run and no read right
+//! is needed); a file kept must be a regular file, owned by
 //! the expected owner, with a mode no looser than the one this command
 //! writes. New files are created exclusively, given their mode and owner
 //! on the open handle (`fchmod`, `fchown`: no window between creating and
@@ -136,20 +137,24 @@ impl SecretsDir {
 
     /// What `name` is, against the mode this command would write it with.
     pub(super) fn inspect(&self, name: &str, mode: u32) -> Result<Found, InitSecretsError> {
+        // O_PATH: no read right needed (in compose the job is root without
+        // CAP_DAC_OVERRIDE, and the files are the app user's 0600), nothing
+        // opened for I/O (a FIFO cannot block); with O_NOFOLLOW a link is
+        // opened as itself, and seen as one below.
         let fd = match openat(
             &self.fd,
             name,
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::empty(),
         ) {
             Ok(fd) => fd,
             Err(rustix::io::Errno::NOENT) => return Ok(Found::Missing),
-            Err(rustix::io::Errno::LOOP) => {
-                return Ok(Found::Untrusted("is a symbolic link".to_owned()));
-            }
             Err(errno) => return Err(self.io(name)(errno.into())),
         };
         let metadata = StdFile::from(fd).metadata().map_err(self.io(name))?;
+        if metadata.file_type().is_symlink() {
+            return Ok(Found::Untrusted("is a symbolic link".to_owned()));
+        }
         let found_mode = metadata.mode() & 0o7777;
         let Owner { uid, gid } = self.owner;
         let problem = if !metadata.file_type().is_file() {
