@@ -53,15 +53,16 @@ else
 fi
 
 # --- kustomize build + schema validation
-targets=(base overlays/dev overlays/sentinel examples/monitoring examples/monitoring-podmonitor)
+targets=(base overlays/dev overlays/sentinel examples/ingress-nginx examples/gateway-api)
 validate() { # name file
     local v core=$out/core-$(basename "$2")
-    # Kubernetes' own kinds only: the Prometheus Operator's are checked
-    # below (promtool for the rules).
+    # Kubernetes' own kinds here; the Prometheus Operator's, cert-manager's
+    # and Gateway API's kinds by kubeconform against their CRDs, below.
     "$py" - "$2" "$core" <<'PY'
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
-core = [d for d in docs if not d["apiVersion"].startswith("monitoring.coreos.com/")]
+crd_groups = ("monitoring.coreos.com/", "cert-manager.io/", "gateway.networking.k8s.io/")
+core = [d for d in docs if not d["apiVersion"].startswith(crd_groups)]
 yaml.safe_dump_all(core, open(sys.argv[2], "w"))
 PY
     for v in $KUBE_VERSIONS; do
@@ -132,6 +133,95 @@ PY
     then pass "$t: app pod invariants"; else fail "$t: app pod invariants"; fi
 done
 
+# --- custom resources: kubeconform (strict) against JSON schemas made from
+# the CRDs of pinned releases (Go modules: the module proxy, then the cache)
+KUBECONFORM_VERSION=v0.7.0
+PROMETHEUS_OPERATOR_VERSION=v0.90.1
+CERT_MANAGER_VERSION=v1.19.2
+GATEWAY_API_VERSION=v1.6.3
+if [ "$(cat "$tools/bin/.kubeconform-version" 2>/dev/null)" != "$KUBECONFORM_VERSION" ]; then
+    echo "installing kubeconform $KUBECONFORM_VERSION into .tools/bin"
+    GOBIN=$tools/bin go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION" || {
+        echo "check.sh: cannot install kubeconform" >&2; exit 2; }
+    echo "$KUBECONFORM_VERSION" > "$tools/bin/.kubeconform-version"
+fi
+module_dir() { # module@version
+    (cd "$tools" && go mod download -json "$1" | "$py" -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')
+}
+schemas=$tools/schemas
+pins="$PROMETHEUS_OPERATOR_VERSION $CERT_MANAGER_VERSION $GATEWAY_API_VERSION"
+if [ "$(cat "$schemas/.pins" 2>/dev/null)" != "$pins" ]; then
+    rm -rf "$schemas" && mkdir -p "$schemas"
+    crds=(
+        "$(module_dir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")/example/prometheus-operator-crd"
+        "$(module_dir "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION")/deploy/crds"
+        "$(module_dir "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION")/config/crd/standard"
+    )
+    "$py" - "$schemas" "${crds[@]}" <<'PY' && echo "$pins" > "$schemas/.pins"
+import glob, json, os, sys, yaml
+# A bare `=` in the CRDs (an enum value) is YAML 1.1's "value" tag to PyYAML.
+yaml.SafeLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+out = sys.argv[1]
+def strict(node):
+    # openapi2jsonschema's strict form: an object lists all it may hold.
+    if isinstance(node, dict):
+        if (node.get("type") == "object" and "properties" in node
+                and "additionalProperties" not in node
+                and not node.get("x-kubernetes-preserve-unknown-fields")):
+            node["additionalProperties"] = False
+        for value in node.values():
+            strict(value)
+    elif isinstance(node, list):
+        for value in node:
+            strict(value)
+count = 0
+for folder in sys.argv[2:]:
+    for path in sorted(glob.glob(os.path.join(folder, "*.yaml"))):
+        for crd in yaml.safe_load_all(open(path)):
+            if not crd or crd.get("kind") != "CustomResourceDefinition":
+                continue
+            group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"].lower()
+            os.makedirs(os.path.join(out, group), exist_ok=True)
+            for version in crd["spec"]["versions"]:
+                schema = version["schema"]["openAPIV3Schema"]
+                strict(schema)
+                with open(os.path.join(out, group, f"{kind}_{version['name']}.json"), "w") as f:
+                    json.dump(schema, f)
+                count += 1
+print(f"{count} CRD schemas")
+PY
+fi
+location="$schemas/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
+for t in examples/ingress-nginx examples/gateway-api; do
+    f=$out/${t//\//_}.yaml
+    crs=$out/crs-${t//\//_}.yaml
+    "$py" - "$f" "$crs" <<'PY'
+import sys, yaml
+groups = ("monitoring.coreos.com/", "cert-manager.io/", "gateway.networking.k8s.io/")
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["apiVersion"].startswith(groups)]
+yaml.safe_dump_all(docs, open(sys.argv[2], "w"))
+print(" ".join(sorted({d["kind"] for d in docs})))
+PY
+    if "$tools/bin/kubeconform" -strict -summary -schema-location "$location" "$crs"; then
+        pass "$t: custom resources valid against their CRDs (kubeconform -strict)"
+    else
+        fail "$t: custom resources against their CRDs"
+    fi
+done
+# And the check can fail: an unknown field in a ServiceMonitor.
+"$py" - "$out/crs-examples_ingress-nginx.yaml" "$out/crs-typo.yaml" <<'PY'
+import sys, yaml
+docs = list(yaml.safe_load_all(open(sys.argv[1])))
+monitor = next(d for d in docs if d["kind"] == "ServiceMonitor")
+monitor["spec"]["endpoints"][0]["intervall"] = "30s"
+yaml.safe_dump(monitor, open(sys.argv[2], "w"))
+PY
+if ! "$tools/bin/kubeconform" -strict -schema-location "$location" "$out/crs-typo.yaml" >/dev/null 2>&1; then
+    pass "kubeconform refuses a ServiceMonitor with an unknown field"
+else
+    fail "kubeconform took a ServiceMonitor with an unknown field"
+fi
+
 # --- monitoring: the rules (promtool check + unit tests), the dashboard
 PROMTOOL_VERSION=v0.316.0  # Prometheus 3.16
 if [ "$(cat "$tools/bin/.promtool-version" 2>/dev/null)" != "$PROMTOOL_VERSION" ]; then
@@ -142,7 +232,7 @@ if [ "$(cat "$tools/bin/.promtool-version" 2>/dev/null)" != "$PROMTOOL_VERSION" 
 fi
 rules=$out/rules
 mkdir -p "$rules"
-f=$out/examples_monitoring.yaml
+f=$out/examples_ingress-nginx.yaml
 if "$py" - "$f" "$rules/rules.yaml" "$rules/giropops-senhas.json" <<'PY'
 import json, sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
@@ -154,7 +244,7 @@ dashboard = json.loads(cm["data"]["giropops-senhas.json"])
 assert dashboard["panels"] and all(p["targets"] for p in dashboard["panels"])
 open(sys.argv[3], "w").write(json.dumps(dashboard))
 PY
-then pass "examples/monitoring: PrometheusRule and dashboard ConfigMap extracted"; else fail "examples/monitoring: extract"; fi
+then pass "examples/ingress-nginx: PrometheusRule and dashboard ConfigMap extracted"; else fail "examples/ingress-nginx: extract"; fi
 cp components/monitoring/rules.test.yaml "$rules/"
 if "$tools/bin/promtool" check rules "$rules/rules.yaml"; then pass "promtool check rules"; else fail "promtool check rules"; fi
 if "$tools/bin/promtool" test rules "$rules/rules.test.yaml"; then
