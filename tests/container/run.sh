@@ -56,7 +56,9 @@ check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; f
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 redis_pid=
+registry_pid=
 cleanup() {
+  if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null || true; wait "$registry_pid" 2>/dev/null || true; fi
   podman rm -f -t 0 giropops-ct >/dev/null 2>&1 || true
   podman rm -f -t 0 giropops-senhas_app_1 giropops-senhas_init-secrets_1 >/dev/null 2>&1 || true
   podman volume rm -f giropops-senhas_secrets >/dev/null 2>&1 || true
@@ -425,6 +427,71 @@ check "the app's Redis user reaches nothing but the history, with the app's comm
   python3 tests/container/redis_probe.py "$TEST_REDIS_PORT" giropops-senhas "$secrets_dir/redis-password" confined
 "${compose[@]}" down -v -t 10 >/dev/null 2>&1 || true
 podman volume rm -f giropops-senhas_secrets >/dev/null 2>&1 || true
+
+echo "# 5. signed and attested as the release workflow does, offline: a generated key pair, a local registry"
+# The release signs keyless (GitHub's OIDC, Sigstore); what runs here is the
+# same cosign commands with a key, against go-containerregistry's registry.
+COSIGN_VERSION=v2.6.1
+GGCR_VERSION=v0.22.1
+tools="$root/tests/container/.tools/bin"
+mkdir -p "$tools"
+install_go_tool() { # binary module version
+  [ "$(cat "$tools/.$1-version" 2>/dev/null)" = "$3" ] && return 0
+  echo "installing $1 $3 (go install)"
+  GOBIN=$tools go install "$2@$3" && echo "$3" > "$tools/.$1-version"
+}
+install_go_tool registry github.com/google/go-containerregistry/cmd/registry "$GGCR_VERSION" ||
+  echo "could not install registry: the checks below fail"
+install_go_tool cosign github.com/sigstore/cosign/v2/cmd/cosign "$COSIGN_VERSION" ||
+  echo "could not install cosign: the checks below fail"
+registry_port=$(free_port)
+"$tools/registry" -port "$registry_port" >"$work/registry.log" 2>&1 &
+registry_pid=$!
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$registry_port/v2/" >/dev/null && break; sleep 0.1; done
+repo=localhost:$registry_port/giropops-senhas
+export COSIGN_PASSWORD=ci-only-key-password
+cosign=("$tools/cosign")
+offline=(--allow-http-registry)
+push_image() { # image tag
+  podman push --quiet --tls-verify=false --digestfile "$work/digest" "$1" "$repo:$2" >/dev/null &&
+    echo "$repo@$(cat "$work/digest")"
+}
+ref=$(push_image "$IMAGE" test || true)
+echo "pushed: $ref"
+signed_and_verified() {
+  (cd "$work" && "${cosign[@]}" generate-key-pair >/dev/null 2>&1) &&
+    "${cosign[@]}" sign --yes --key "$work/cosign.key" --tlog-upload=false "${offline[@]}" "$ref" &&
+    "${cosign[@]}" verify --key "$work/cosign.pub" --insecure-ignore-tlog=true "${offline[@]}" "$ref" > "$work/verified.json"
+}
+check "cosign signs the pushed image by digest, and verifies it with the public key" signed_and_verified
+sbom_attested() {
+  "${cosign[@]}" attest --yes --key "$work/cosign.key" --tlog-upload=false "${offline[@]}" \
+    --type cyclonedx --predicate target/sbom/giropops-senhas.cdx.json "$ref" &&
+    "${cosign[@]}" verify-attestation --key "$work/cosign.pub" --insecure-ignore-tlog=true "${offline[@]}" \
+      --type cyclonedx "$ref" > "$work/attestation.json" &&
+    python3 - "$work/attestation.json" <<'PY'
+import base64, json, sys
+statement = json.loads(base64.b64decode(json.loads(open(sys.argv[1]).readline())["payload"]))
+assert statement["predicateType"] == "https://cyclonedx.org/bom", statement["predicateType"]
+names = {c["name"] for c in statement["predicate"].get("components", [])}
+assert {"tonic", "prost", "rand"} <= names, sorted(names)[:20]
+PY
+}
+check "cosign attests the CycloneDX SBOM; verify-attestation --type cyclonedx reads it back" sbom_attested
+other_key_refused() {
+  mkdir -p "$work/other" && (cd "$work/other" && "${cosign[@]}" generate-key-pair >/dev/null 2>&1) &&
+    ! "${cosign[@]}" verify --key "$work/other/cosign.pub" --insecure-ignore-tlog=true "${offline[@]}" "$ref" >/dev/null 2>&1
+}
+check "cosign verify refuses the image with another key" other_key_refused
+moved_tag_refused() {
+  printf 'FROM %s\nLABEL moved=yes\n' "$IMAGE" > "$work/Containerfile.moved" &&
+    podman build --quiet --format docker -f "$work/Containerfile.moved" -t localhost/giropops-senhas:moved "$work" >/dev/null &&
+    push_image localhost/giropops-senhas:moved test >/dev/null &&
+    ! "${cosign[@]}" verify --key "$work/cosign.pub" --insecure-ignore-tlog=true "${offline[@]}" "$repo:test" >/dev/null 2>&1 &&
+    "${cosign[@]}" verify --key "$work/cosign.pub" --insecure-ignore-tlog=true "${offline[@]}" "$ref" >/dev/null 2>&1
+}
+check "a different image pushed under the same tag is not signed (the digest still is)" moved_tag_refused
+podman rmi -f localhost/giropops-senhas:moved >/dev/null 2>&1 || true
 
 echo "# container test: $pass passed, $fail failed"
 echo "$pass passed, $fail failed"
