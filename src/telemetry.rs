@@ -2,8 +2,38 @@
 //!
 //! Handlers record only non-secret fields (`#[instrument(skip_all, …)]`):
 //! no request or response is ever logged whole.
+//!
+//! Lines are formatted where they are logged and written to stderr by a
+//! thread of their own (tracing-appender's non-blocking writer): a slow
+//! stderr (a full pipe, a stalled collector) never blocks a tokio worker.
+//! Its queue holds [`QUEUED_LINES`] lines; past that, lines are dropped —
+//! counted, never silently: `giropops_log_lines_dropped_total`.
 
+use std::sync::OnceLock;
+
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
+
+/// Lines waiting for the writer thread, at most (about 1 MiB of JSON).
+pub const QUEUED_LINES: usize = 4096;
+
+/// The writer's count of dropped lines, once logging is set up.
+static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
+
+/// Log lines dropped so far because the writer's queue was full.
+pub fn dropped_lines() -> u64 {
+    DROPPED
+        .get()
+        .map_or(0, |counter| counter.dropped_lines() as u64)
+}
+
+/// Keeps the writer thread; dropping it writes out what is queued.
+#[must_use = "dropping the guard stops the log writer"]
+#[derive(Debug)]
+pub struct LogGuard {
+    /// Held only to be dropped: it flushes and stops the writer.
+    _writer: Option<WorkerGuard>,
+}
 
 /// How log lines look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -15,8 +45,9 @@ pub enum LogFormat {
 }
 
 /// Installs the global subscriber, filtered by `level` (tracing's
-/// `EnvFilter` syntax). Logs go to stderr.
-pub fn init(format: LogFormat, level: &str) {
+/// `EnvFilter` syntax). Logs go to stderr, through the writer thread, until
+/// the returned guard is dropped.
+pub fn init(format: LogFormat, level: &str) -> LogGuard {
     let filter = EnvFilter::try_new(level).unwrap_or_else(|error| {
         eprintln!("invalid LOG_LEVEL {level:?} ({error}); using info");
         EnvFilter::new("info")
@@ -25,13 +56,24 @@ pub fn init(format: LogFormat, level: &str) {
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
         std::env::var_os("NO_COLOR"),
     );
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(QUEUED_LINES)
+        .thread_name("giropops-log-writer")
+        .finish(std::io::stderr());
+    let _ = DROPPED.set(writer.error_counter());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Human => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
+        .with_writer(writer);
+    let installed = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+    // Already installed (tests that start servers in one process): keep
+    // the first; this writer is not used.
+    LogGuard {
+        _writer: installed.is_ok().then_some(guard),
     }
 }
 

@@ -1408,3 +1408,60 @@ fn hostile_values() {
         runtime.block_on(server.shutdown());
     }
 }
+
+/// A stderr nobody reads (a stalled log pipe): it fills, and a blocking
+/// logger would stop every worker at its next call log line. The log writer
+/// has its own thread and a bounded queue: calls go on at full speed, and
+/// the lines it had to drop are counted, never silently lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stderr_nobody_reads_blocks_no_call_and_dropped_lines_are_counted() {
+    let server = ServerProcess::start_with(Options {
+        args: &["--log-level", "info"],
+        metrics: true,
+        stderr_unread: true,
+        ..Options::default()
+    })
+    .await;
+    let client = PasswordServiceClient::new(channel(&server.uri).await);
+    // One call log line each: far past the pipe (64 KiB) and the queue
+    // (4096 lines).
+    let started = Instant::now();
+    let mut calls = JoinSet::new();
+    for _ in 0..16 {
+        let mut client = client.clone();
+        calls.spawn(async move {
+            for _ in 0..500 {
+                client
+                    .generate_password(GeneratePasswordRequest::default())
+                    .await
+                    .expect("answered while stderr is blocked");
+            }
+        });
+    }
+    let all = async {
+        while let Some(done) = calls.join_next().await {
+            done.unwrap();
+        }
+    };
+    // A blocking logger would hang here for good: bounded, so it fails.
+    tokio::time::timeout(Duration::from_secs(30), all)
+        .await
+        .expect("8000 calls answered within 30 s while stderr is blocked");
+    let took = started.elapsed();
+    let port = server.metrics_port.expect("metrics on");
+    let dropped: u64 = support::scrape(port)
+        .await
+        .lines()
+        .find_map(|line| line.strip_prefix("giropops_log_lines_dropped_total "))
+        .expect("the dropped-lines counter")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        dropped > 0,
+        "8000 lines into a blocked stderr, none counted as dropped"
+    );
+    println!(
+        "FIGURES blocked stderr: 8000 calls in {took:?}, {dropped} log lines dropped and counted"
+    );
+}

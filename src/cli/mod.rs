@@ -102,7 +102,7 @@ pub async fn run(cli: Cli) -> ExitCode {
 /// Serves until SIGTERM/SIGINT. A failure to start is one line naming what
 /// failed and the flag that changes it.
 async fn serve_until_signal(args: ServeArgs) -> ExitCode {
-    telemetry::init(args.log.log_format, &args.log.log_level);
+    let _log = telemetry::init(args.log.log_format, &args.log.log_level);
     let listen = args.listen;
     let config = match ServerConfig::try_from(args) {
         Ok(config) => config,

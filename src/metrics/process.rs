@@ -2,7 +2,8 @@
 //! at each scrape, under the names every Prometheus client library uses
 //! (`process_cpu_seconds_total`, `process_resident_memory_bytes`), so the
 //! usual dashboards and the shipped one read them. Elsewhere than Linux
-//! (no `/proc`), nothing is reported.
+//! (no `/proc`), nothing is reported. Also the log lines dropped by the
+//! non-blocking log writer ([`crate::telemetry`]), read at each scrape.
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric as _};
@@ -33,6 +34,13 @@ fn read() -> Option<(f64, i64)> {
 
 impl Collector for ProcessCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let dropped = ConstCounter::new(crate::telemetry::dropped_lines());
+        dropped.encode(encoder.encode_descriptor(
+            "giropops_log_lines_dropped",
+            "Log lines dropped because the log writer's queue was full (stderr too slow)",
+            None,
+            dropped.metric_type(),
+        )?)?;
         let Some((cpu_seconds, resident_bytes)) = read() else {
             return Ok(());
         };

@@ -65,6 +65,9 @@ pub struct ServerProcess {
     /// The metrics port, when metrics are on.
     pub metrics_port: Option<u16>,
     log: PathBuf,
+    /// With [`Options::stderr_unread`]: the pipe's read end, held open and
+    /// never read.
+    _unread: Option<std::process::ChildStderr>,
     _dir: TempDir,
 }
 
@@ -77,6 +80,9 @@ pub struct Options<'a> {
     pub metrics: bool,
     /// Run under this RLIMIT_NOFILE (soft and hard), set by `sh -c ulimit`.
     pub open_files: Option<u32>,
+    /// stderr to a pipe nobody reads (it fills, then every write blocks),
+    /// instead of the log file.
+    pub stderr_unread: bool,
 }
 
 impl ServerProcess {
@@ -119,14 +125,20 @@ impl ServerProcess {
             .args(options.args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"));
-        let child = command.spawn().expect("start the binary");
+            .stderr(if options.stderr_unread {
+                Stdio::piped()
+            } else {
+                std::fs::File::create(&log).expect("log file").into()
+            });
+        let mut child = command.spawn().expect("start the binary");
+        let unread = child.stderr.take();
         let server = ServerProcess {
             child,
             addr: ([127, 0, 0, 1], port).into(),
             uri: format!("http://127.0.0.1:{port}"),
             metrics_port,
             log,
+            _unread: unread,
             _dir: dir,
         };
         server.wait_serving().await;
