@@ -8,7 +8,7 @@
 # OUT.perf.data; NOPERF=1 skips it. Needs ghz (bash benches/load.sh installs
 # it into benches/.tools/bin), redis-server, python3, perf unless NOPERF.
 #
-#   NOPERF=1 CONC=64 bash benches/ab.sh BIN redis|stateless METHOD JSON SECONDS OUT
+#   NOPERF=1 CONC=64 [LOG=info] bash benches/ab.sh BIN redis|stateless METHOD JSON SECONDS OUT
 #   e.g. ... giropops.v1.PasswordService/GeneratePassword '{"length":16}' 5 /tmp/ab
 set -euo pipefail
 bin=$1 mode=$2 method=$3 data=$4 secs=$5 out=$6
@@ -19,7 +19,8 @@ redis-server --port $rport --save '' --appendonly no --daemonize no >/dev/null &
 rpid=$!
 sleep 0.3
 help=$($bin --help)
-args=(--listen 127.0.0.1:$port --log-level warn)
+# LOG=info measures the per-call log line (the default level); warn by default.
+args=(--listen 127.0.0.1:$port --log-level "${LOG:-warn}")
 grep -q -- --anonymous-scopes <<<"$help" && args+=(--anonymous-scopes all)
 if [ "$mode" = redis ]; then args+=(--redis-url redis://127.0.0.1:$rport --history-cap 10); grep -q -- --history-keys-file <<<"$help" && args+=(--history-keys-file ephemeral); else args+=(--history-cap 0); fi
 env -i PATH=$PATH $bin "${args[@]}" --metrics-listen 127.0.0.1:0 >$out.server.log 2>&1 &
