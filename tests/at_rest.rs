@@ -214,11 +214,15 @@ async fn metadata_history_stores_no_secret_at_all() {
 }
 
 fn history(redis: &RedisServer, mode: HistoryMode, keys: &KeyRing) -> History {
+    history_capped(redis, mode, keys, 10)
+}
+
+fn history_capped(redis: &RedisServer, mode: HistoryMode, keys: &KeyRing, cap: usize) -> History {
     History::new(HistoryConfig {
         target: RedisTarget::url(&redis.url()).expect("a redis url"),
         tls_roots: None,
         key: HISTORY_KEY.to_owned(),
-        cap: 10,
+        cap,
         pool_size: 2,
         connect_timeout: Duration::from_millis(500),
         response_timeout: Duration::from_millis(500),
@@ -358,20 +362,21 @@ async fn copies_and_trimmed_entries_pushed_back_are_not_returned() {
     assert_eq!(read.records.len(), 7, "{:?}", read.skipped);
 }
 
-/// Two replicas writing one list at once: every entry gets its own
-/// number (the push script refuses stale numbers, the batch is sealed
-/// again), so nothing is lost as a "duplicate" or a "replay".
+/// Three replicas writing one list at once, 20 pushes each in flight
+/// together: every entry gets its own number (the push script refuses
+/// stale numbers; the batch waits a random moment and is sealed again), so
+/// every call is stored and nothing is lost as a "duplicate" or a "replay".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_replicas_writing_one_list_number_every_entry_once() {
+async fn replicas_writing_one_list_number_every_entry_once() {
     let redis = RedisServer::start();
     let keys = KeyRing::ephemeral();
-    let replicas = [
-        history(&redis, HistoryMode::Encrypted, &keys),
-        history(&redis, HistoryMode::Encrypted, &keys),
-    ];
+    // A cap above the 60 entries: every one stays, and is listed.
+    let replicas: Vec<History> = (0..3)
+        .map(|_| history_capped(&redis, HistoryMode::Encrypted, &keys, 100))
+        .collect();
     let mut writes = Vec::new();
     for (r, replica) in replicas.iter().enumerate() {
-        for n in 0..5 {
+        for n in 0..20 {
             let replica = replica.clone();
             writes.push(tokio::spawn(async move {
                 replica.push("p", &[secret(&format!("r{r}-{n}"))]).await
@@ -379,18 +384,18 @@ async fn two_replicas_writing_one_list_number_every_entry_once() {
         }
     }
     for write in writes {
-        write.await.unwrap().unwrap();
+        write.await.unwrap().expect("every push is stored");
     }
-    let read = replicas[0].recent("p", 10).await.unwrap();
+    let read = replicas[0].recent("p", 100).await.unwrap();
     assert_eq!(read.skipped, [], "every entry numbered once");
     let mut passwords: Vec<&str> = read.records.iter().map(|r| r.password.expose()).collect();
     passwords.sort_unstable();
     passwords.dedup();
-    assert_eq!(passwords.len(), 10);
+    assert_eq!(passwords.len(), 60);
     let last: u64 = redis::cmd("HGET")
         .arg(format!("{{{HISTORY_KEY}}}:sequences"))
         .arg("p")
         .query(&mut raw(&redis))
         .unwrap();
-    assert_eq!(last, 10, "no gap, no repeat");
+    assert_eq!(last, 60, "no gap, no repeat");
 }

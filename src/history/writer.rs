@@ -9,9 +9,11 @@
 //!
 //! Numbering: the task keeps the list's last number; the script pushes
 //! only if Redis still holds that number, and answers the current one
-//! otherwise (another replica wrote the same list meanwhile): the batch is
-//! sealed again with the next numbers and sent again, up to
-//! [`SEQUENCE_RETRIES`] times. So a list's numbers have no gap and no
+//! otherwise (another replica wrote the same list meanwhile): after a
+//! random pause (growing, up to 4 ms) the batch is sealed again with the
+//! next numbers and sent again, up to [`SEQUENCE_RETRIES`] times, all
+//! within the command timeout. Each refusal means another writer stored
+//! its batch: the list always makes progress. So a list's numbers have no gap and no
 //! repeat, whichever replica wrote them.
 //! With nothing in flight a push is written at once; while a batch is being
 //! written, the next one gathers. Entries keep their order (each job's
@@ -51,8 +53,12 @@ pub(super) const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 type Outcome = Result<(), Arc<HistoryError>>;
 
-/// Times a batch is sealed again after another writer took its numbers.
-pub(super) const SEQUENCE_RETRIES: usize = 8;
+/// Times a batch is sealed again after another writer took its numbers
+/// (each time after a random pause: writers in lockstep would keep taking
+/// each other's numbers). The command timeout bounds them all.
+pub(super) const SEQUENCE_RETRIES: usize = 64;
+/// The longest pause between two tries.
+const MAX_RETRY_PAUSE: Duration = Duration::from_millis(4);
 
 /// The push, atomic: `LPUSH` first (a failure there writes nothing),
 /// then the trim, expiries, the principal's set and the list's new
@@ -293,7 +299,10 @@ impl Target {
                 seq.unwrap_or(0)
             }
         };
-        for _ in 0..=SEQUENCE_RETRIES {
+        for attempt in 0..=SEQUENCE_RETRIES {
+            if attempt > 0 {
+                tokio::time::sleep(retry_pause(attempt)).await;
+            }
             let entries: Vec<String> = (expected + 1..)
                 .zip(records)
                 .map(|(seq, record)| record.seal(*mode, keys, list, principal, seq))
@@ -329,6 +338,15 @@ impl Target {
         }
         Err(HistoryError::Contended(SEQUENCE_RETRIES))
     }
+}
+
+/// A random pause before try `attempt` (1, 2, …): uniform up to 100 µs
+/// doubled per try, at most [`MAX_RETRY_PAUSE`].
+fn retry_pause(attempt: usize) -> Duration {
+    let ceiling = Duration::from_micros(100)
+        .saturating_mul(1 << attempt.min(10))
+        .min(MAX_RETRY_PAUSE);
+    ceiling.mul_f64(rand::random::<f64>())
 }
 
 /// Runs after a batch's script, on the same exclusively held connection,
