@@ -1,6 +1,6 @@
 //! Pure secret generation: character classes, password policies, the
-//! password and passphrase generators, their entropy, and zxcvbn strength
-//! checks of chosen passwords. No I/O, no gRPC or Redis types, so every
+//! password, passphrase and API key generators, their entropy, zxcvbn
+//! strength checks of chosen passwords, and offline checks of API keys. No I/O, no gRPC or Redis types, so every
 //! rule here is unit-tested in isolation.
 //!
 //! Randomness comes from the caller as `&mut impl CryptoRng`: the type system
@@ -14,6 +14,7 @@ mod password;
 mod policy;
 mod secret;
 mod strength;
+mod token;
 mod violation;
 
 pub use charset::{AMBIGUOUS, CharClass, DIGITS, LOWERCASE, SPECIALS, UPPERCASE};
@@ -31,5 +32,11 @@ pub use secret::Secret;
 pub use strength::{
     MAX_CHECK_CHARS, MAX_SCORED_CHARS, MAX_USER_INPUT_CHARS, MAX_USER_INPUTS, Strength,
     WORST_CHECK_INPUT, check_password, score_password, validate_check,
+};
+pub use token::{
+    CHECKSUM_CHARS, DEFAULT_TOKEN_BITS, DEFAULT_TOKEN_FORMAT, GeneratedToken,
+    MAX_CHECK_TOKEN_BYTES, MAX_PREFIX_BYTES, MAX_TOKEN_BITS, MAX_TOKEN_BYTES, MIN_TOKEN_BITS,
+    TokenCheck, TokenFormat, TokenOptions, TokenPolicy, TokenProblem, UUID_BITS, check_token,
+    checksum, generate_token, validate_token,
 };
 pub use violation::FieldViolation;
