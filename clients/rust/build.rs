@@ -10,13 +10,15 @@ use std::{env, fs, path::PathBuf};
 
 use prost::Message;
 
-/// Every message with a password or passphrase in it.
+/// Every message with a password, passphrase or token in it.
 const SECRET_MESSAGES: &[&str] = &[
     "GeneratePasswordResponse",
     "PasswordRecord",
     "GeneratePassphraseResponse",
     "CheckPasswordRequest",
     "StreamPasswordsResponse",
+    "GenerateTokenResponse",
+    "CheckTokenRequest",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

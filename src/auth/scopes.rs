@@ -17,9 +17,10 @@ use std::str::FromStr;
 /// One scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {
-    /// `generate`: GeneratePassword, GeneratePassphrase, StreamPasswords.
+    /// `generate`: GeneratePassword, GeneratePassphrase, StreamPasswords,
+    /// GenerateToken.
     Generate,
-    /// `check`: CheckPassword.
+    /// `check`: CheckPassword, CheckToken.
     Check,
     /// `history`: ListPasswords over the caller's own history.
     History,
@@ -248,10 +249,10 @@ const REFLECTION: [&str; 2] = [
 pub fn requirement(path: &str) -> Requirement {
     if let Some(method) = path.strip_prefix(PASSWORD_SERVICE) {
         return match method {
-            "GeneratePassword" | "GeneratePassphrase" | "StreamPasswords" => {
+            "GeneratePassword" | "GeneratePassphrase" | "StreamPasswords" | "GenerateToken" => {
                 Requirement::Scope(Scope::Generate)
             }
-            "CheckPassword" => Requirement::Scope(Scope::Check),
+            "CheckPassword" | "CheckToken" => Requirement::Scope(Scope::Check),
             "ListPasswords" => Requirement::Scope(Scope::History),
             _ => Requirement::Denied,
         };
@@ -375,6 +376,8 @@ mod tests {
             ("GeneratePassphrase", Scope::Generate),
             ("StreamPasswords", Scope::Generate),
             ("CheckPassword", Scope::Check),
+            ("GenerateToken", Scope::Generate),
+            ("CheckToken", Scope::Check),
             ("ListPasswords", Scope::History),
         ] {
             assert_eq!(

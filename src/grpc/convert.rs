@@ -3,13 +3,13 @@
 //! the domain's.
 
 use crate::generator::{
-    DEFAULT_LENGTH, DEFAULT_SEPARATOR, DEFAULT_WORDS, GeneratedPassword, PassphraseOptions,
-    PasswordOptions, Strength,
+    DEFAULT_LENGTH, DEFAULT_SEPARATOR, DEFAULT_WORDS, FieldViolation, GeneratedPassword,
+    GeneratedToken, PassphraseOptions, PasswordOptions, Strength, TokenCheck, TokenFormat,
 };
 use crate::history::Record;
 use crate::proto::v1::{
-    CheckPasswordResponse, GeneratePassphraseRequest, GeneratePasswordRequest, PasswordRecord,
-    StreamPasswordsResponse,
+    self, CheckPasswordResponse, CheckTokenResponse, GeneratePassphraseRequest,
+    GeneratePasswordRequest, GenerateTokenResponse, PasswordRecord, StreamPasswordsResponse,
 };
 
 impl From<&GeneratePasswordRequest> for PasswordOptions {
@@ -124,6 +124,84 @@ impl From<Strength> for CheckPasswordResponse {
     }
 }
 
+/// The format a request's `field` names: `None` when unspecified (the
+/// caller's default); a number no `TokenFormat` has is a violation.
+pub(super) fn token_format(
+    field: &'static str,
+    value: i32,
+    violations: &mut Vec<FieldViolation>,
+) -> Option<TokenFormat> {
+    match v1::TokenFormat::try_from(value) {
+        Ok(v1::TokenFormat::Unspecified) => None,
+        Ok(v1::TokenFormat::Base62) => Some(TokenFormat::Base62),
+        Ok(v1::TokenFormat::Hex) => Some(TokenFormat::Hex),
+        Ok(v1::TokenFormat::Base64url) => Some(TokenFormat::Base64Url),
+        Ok(v1::TokenFormat::Base32Crockford) => Some(TokenFormat::Base32Crockford),
+        Ok(v1::TokenFormat::Uuid) => Some(TokenFormat::Uuid),
+        Err(_) => {
+            violations.push(FieldViolation::new(
+                field,
+                format!(
+                    "{field} must be TOKEN_FORMAT_UNSPECIFIED, TOKEN_FORMAT_BASE62, TOKEN_FORMAT_HEX, TOKEN_FORMAT_BASE64URL, TOKEN_FORMAT_BASE32_CROCKFORD or TOKEN_FORMAT_UUID (0 to 5), got {value}"
+                ),
+            ));
+            None
+        }
+    }
+}
+
+impl From<TokenFormat> for v1::TokenFormat {
+    fn from(format: TokenFormat) -> Self {
+        match format {
+            TokenFormat::Base62 => v1::TokenFormat::Base62,
+            TokenFormat::Hex => v1::TokenFormat::Hex,
+            TokenFormat::Base64Url => v1::TokenFormat::Base64url,
+            TokenFormat::Base32Crockford => v1::TokenFormat::Base32Crockford,
+            TokenFormat::Uuid => v1::TokenFormat::Uuid,
+        }
+    }
+}
+
+impl From<GeneratedToken> for GenerateTokenResponse {
+    fn from(generated: GeneratedToken) -> Self {
+        let GeneratedToken {
+            token,
+            entropy_bits,
+            format,
+        } = generated;
+        GenerateTokenResponse {
+            token: token.into_exposed(),
+            entropy_bits,
+            format: v1::TokenFormat::from(format).into(),
+        }
+    }
+}
+
+impl From<TokenCheck> for CheckTokenResponse {
+    fn from(check: TokenCheck) -> Self {
+        let TokenCheck {
+            valid,
+            format,
+            prefix,
+            entropy_bits,
+            checksummed,
+            problem,
+        } = check;
+        CheckTokenResponse {
+            valid,
+            format: format
+                .map_or(v1::TokenFormat::Unspecified, Into::into)
+                .into(),
+            prefix,
+            entropy_bits,
+            checksummed,
+            reason: problem
+                .map(|problem| problem.to_string())
+                .unwrap_or_default(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +259,38 @@ mod tests {
         assert_eq!(options.include_lowercase, None);
         assert_eq!(options.min_digits, 2);
         assert_eq!(options.exclude_chars, "x");
+    }
+
+    #[test]
+    fn token_formats_map_both_ways_and_unknown_ones_are_named() {
+        let mut violations = Vec::new();
+        assert_eq!(token_format("format", 0, &mut violations), None);
+        for format in TokenFormat::ALL {
+            let number = i32::from(v1::TokenFormat::from(format));
+            assert_eq!(
+                token_format("format", number, &mut violations),
+                Some(format)
+            );
+        }
+        assert!(violations.is_empty());
+        assert_eq!(token_format("format", 6, &mut violations), None);
+        assert_eq!(violations[0].field, "format");
+        assert!(violations[0].description.ends_with("(0 to 5), got 6"));
+    }
+
+    #[test]
+    fn a_check_becomes_its_message() {
+        let invalid = crate::generator::check_token("not a token at all", None);
+        let message = CheckTokenResponse::from(invalid);
+        assert!(!message.valid && !message.checksummed);
+        assert_eq!(message.format, 0);
+        assert!(
+            message.reason.starts_with("checksum mismatch"),
+            "{message:?}"
+        );
+        let valid = crate::generator::check_token("0f8fad5b-d9cb-469f-a165-70867728950e", None);
+        let message = CheckTokenResponse::from(valid);
+        assert!(message.valid && message.reason.is_empty());
+        assert_eq!(message.format, i32::from(v1::TokenFormat::Uuid));
     }
 }

@@ -5,6 +5,7 @@
 mod convert;
 mod error;
 mod password_service;
+mod tokens;
 mod violations;
 
 pub use error::{ApiError, BusyReason};

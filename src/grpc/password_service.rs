@@ -20,9 +20,10 @@ use crate::layers::shed::{Reservation, ResponseBudget};
 use crate::metrics::{Metrics, SecretKind};
 use crate::proto::v1::password_service_server::PasswordService;
 use crate::proto::v1::{
-    CheckPasswordRequest, CheckPasswordResponse, GeneratePassphraseRequest,
-    GeneratePassphraseResponse, GeneratePasswordRequest, GeneratePasswordResponse,
-    ListPasswordsRequest, ListPasswordsResponse, StreamPasswordsRequest, StreamPasswordsResponse,
+    CheckPasswordRequest, CheckPasswordResponse, CheckTokenRequest, CheckTokenResponse,
+    GeneratePassphraseRequest, GeneratePassphraseResponse, GeneratePasswordRequest,
+    GeneratePasswordResponse, GenerateTokenRequest, GenerateTokenResponse, ListPasswordsRequest,
+    ListPasswordsResponse, StreamPasswordsRequest, StreamPasswordsResponse,
 };
 
 pub use crate::proto::v1::password_service_server::PasswordServiceServer;
@@ -66,7 +67,7 @@ pub struct ReplyLimits {
 #[derive(Debug, Clone)]
 pub struct PasswordServiceImpl {
     history: Option<History>,
-    metrics: Metrics,
+    pub(super) metrics: Metrics,
     limits: ReplyLimits,
     /// CPU-heavy work — zxcvbn, up to ~0.12 s per call (a crafted input),
     /// and the largest batches — runs on at most half the cores (at least
@@ -154,6 +155,20 @@ impl PasswordService for PasswordServiceImpl {
         request: Request<StreamPasswordsRequest>,
     ) -> Result<Response<Self::StreamPasswordsStream>, Status> {
         self.stream(request).await
+    }
+
+    async fn generate_token(
+        &self,
+        request: Request<GenerateTokenRequest>,
+    ) -> Result<Response<GenerateTokenResponse>, Status> {
+        self.mint_token(request).await
+    }
+
+    async fn check_token(
+        &self,
+        request: Request<CheckTokenRequest>,
+    ) -> Result<Response<CheckTokenResponse>, Status> {
+        self.verify_token(request).await
     }
 }
 

@@ -25,59 +25,7 @@ use tonic::Code;
 
 use crate::protocol::Protocol;
 
-/// A gRPC method, as metric labels: only names from [`Method::KNOWN`],
-/// so a client cannot create label values by calling made-up paths.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct Method {
-    /// The full service name, e.g. `giropops.v1.PasswordService`.
-    pub service: &'static str,
-    /// The method name, e.g. `GeneratePassword`.
-    pub method: &'static str,
-}
-
-/// `giropops.v1.PasswordService`.
-const PASSWORD_SERVICE: &str = "giropops.v1.PasswordService";
-
-impl Method {
-    /// Every method served on the gRPC port.
-    pub const KNOWN: &[Method] = &[
-        Method::new(PASSWORD_SERVICE, "GeneratePassword"),
-        Method::new(PASSWORD_SERVICE, "GeneratePassphrase"),
-        Method::new(PASSWORD_SERVICE, "ListPasswords"),
-        Method::new(PASSWORD_SERVICE, "CheckPassword"),
-        Method::new(PASSWORD_SERVICE, "StreamPasswords"),
-        Method::new("grpc.health.v1.Health", "Check"),
-        Method::new("grpc.health.v1.Health", "Watch"),
-        Method::new("grpc.health.v1.Health", "List"),
-        Method::new(
-            "grpc.reflection.v1.ServerReflection",
-            "ServerReflectionInfo",
-        ),
-        Method::new(
-            "grpc.reflection.v1alpha.ServerReflection",
-            "ServerReflectionInfo",
-        ),
-    ];
-
-    /// Any path not in [`Method::KNOWN`].
-    pub const UNKNOWN: Method = Method::new("unknown", "unknown");
-
-    const fn new(service: &'static str, method: &'static str) -> Method {
-        Method { service, method }
-    }
-
-    /// The method a request path (`/service/method`) names.
-    pub fn from_path(path: &str) -> Method {
-        let Some((service, method)) = path.strip_prefix('/').and_then(|p| p.split_once('/')) else {
-            return Method::UNKNOWN;
-        };
-        Method::KNOWN
-            .iter()
-            .find(|known| known.service == service && known.method == method)
-            .copied()
-            .unwrap_or(Method::UNKNOWN)
-    }
-}
+pub use method::Method;
 
 /// The `principal` label of a call (`--metrics-principal-label`): who
 /// called, from a set the configuration bounds, whatever callers send.
@@ -159,6 +107,9 @@ pub enum SecretKind {
     Password,
     /// From GeneratePassphrase.
     Passphrase,
+    /// From GenerateToken (an API key; not in `senha_gerada`, the
+    /// original's count of passwords).
+    Token,
 }
 
 type LatencyFamily = Family<LatencyLabels, Histogram, fn() -> Histogram>;
@@ -273,7 +224,7 @@ impl Metrics {
         let generated = Family::<KindLabels, Counter>::default();
         registry.register(
             "secrets_generated",
-            "Secrets generated, by kind (the original app's password counter)",
+            "Secrets generated, by kind (password, passphrase, token; senha_gerada, the original app's counter, counts the first two)",
             generated.clone(),
         );
         let skipped = Family::<ReasonLabels, Counter>::default();
@@ -388,15 +339,18 @@ impl Metrics {
 
     /// Counts `count` generated secrets of `kind`.
     pub fn generated(&self, kind: SecretKind, count: u64) {
-        let kind = match kind {
-            SecretKind::Password => "password",
-            SecretKind::Passphrase => "passphrase",
+        let (kind, senha) = match kind {
+            SecretKind::Password => ("password", true),
+            SecretKind::Passphrase => ("passphrase", true),
+            SecretKind::Token => ("token", false),
         };
         self.inner
             .generated
             .get_or_create(&KindLabels { kind })
             .inc_by(count);
-        self.inner.senha_gerada.inc_by(count);
+        if senha {
+            self.inner.senha_gerada.inc_by(count);
+        }
     }
 
     /// Counts a history write, stored or failed.
@@ -468,6 +422,7 @@ impl Drop for GaugeGuard {
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 mod endpoint;
+mod method;
 mod process;
 
 pub use endpoint::serve;

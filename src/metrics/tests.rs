@@ -98,3 +98,20 @@ fn only_known_paths_become_labels() {
         assert_eq!(Method::from_path(path), Method::UNKNOWN, "{path}");
     }
 }
+
+#[test]
+fn tokens_are_a_kind_of_their_own_outside_the_originals_counter() {
+    let metrics = Metrics::new();
+    metrics.generated(SecretKind::Password, 2);
+    metrics.generated(SecretKind::Token, 3);
+    let text = metrics.render();
+    assert!(
+        text.contains("giropops_secrets_generated_total{kind=\"token\"} 3"),
+        "{text}"
+    );
+    assert!(text.contains("senha_gerada_total 2\n"), "{text}");
+    for method in ["GenerateToken", "CheckToken"] {
+        let path = format!("/giropops.v1.PasswordService/{method}");
+        assert_eq!(Method::from_path(&path).method, method);
+    }
+}

@@ -31,8 +31,9 @@ pub use connect::{
 };
 pub use proto::v1::password_service_client::PasswordServiceClient;
 pub use proto::v1::{
-    CheckPasswordRequest, CheckPasswordResponse, GeneratePassphraseRequest,
-    GeneratePassphraseResponse, GeneratePasswordRequest, GeneratePasswordResponse,
-    ListPasswordsRequest, ListPasswordsResponse, PasswordRecord, StreamPasswordsRequest,
-    StreamPasswordsResponse,
+    CheckPasswordRequest, CheckPasswordResponse, CheckTokenRequest, CheckTokenResponse,
+    GeneratePassphraseRequest, GeneratePassphraseResponse, GeneratePasswordRequest,
+    GeneratePasswordResponse, GenerateTokenRequest, GenerateTokenResponse, ListPasswordsRequest,
+    ListPasswordsResponse, PasswordRecord, StreamPasswordsRequest, StreamPasswordsResponse,
+    TokenFormat,
 };

@@ -1,12 +1,13 @@
-//! `Debug` for the messages that hold a secret: every field but the secret,
+//! `Debug` for the messages that hold a secret (a password, passphrase or
+//! token): every field but the secret,
 //! which shows as its length. prost's derived `Debug` would print it into
 //! any log line or panic message that formats a message with `{:?}`.
 
 use std::fmt;
 
 use crate::proto::v1::{
-    CheckPasswordRequest, GeneratePassphraseResponse, GeneratePasswordResponse, PasswordRecord,
-    StreamPasswordsResponse,
+    CheckPasswordRequest, CheckTokenRequest, GeneratePassphraseResponse, GeneratePasswordResponse,
+    GenerateTokenResponse, PasswordRecord, StreamPasswordsResponse, TokenFormat,
 };
 
 /// A secret shown as its length only.
@@ -107,6 +108,43 @@ impl fmt::Debug for StreamPasswordsResponse {
     }
 }
 
+/// A format as its name (`TOKEN_FORMAT_HEX`), or the unknown number.
+struct Format(i32);
+
+impl fmt::Debug for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match TokenFormat::try_from(self.0) {
+            Ok(format) => f.write_str(format.as_str_name()),
+            Err(_) => write!(f, "{}", self.0),
+        }
+    }
+}
+
+impl fmt::Debug for GenerateTokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let GenerateTokenResponse {
+            token,
+            entropy_bits,
+            format,
+        } = self;
+        f.debug_struct("GenerateTokenResponse")
+            .field("token", &Redacted(token))
+            .field("entropy_bits", entropy_bits)
+            .field("format", &Format(*format))
+            .finish()
+    }
+}
+
+impl fmt::Debug for CheckTokenRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let CheckTokenRequest { token, format } = self;
+        f.debug_struct("CheckTokenRequest")
+            .field("token", &Redacted(token))
+            .field("format", &Format(*format))
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,11 +189,48 @@ mod tests {
                     entropy_bits: 1.0,
                 }
             ),
+            format!(
+                "{:?}",
+                GenerateTokenResponse {
+                    token: secret.into(),
+                    entropy_bits: 128.0,
+                    format: TokenFormat::Hex.into(),
+                }
+            ),
+            format!(
+                "{:?}",
+                CheckTokenRequest {
+                    token: secret.into(),
+                    format: 0,
+                }
+            ),
         ];
         for text in shown {
             assert!(!text.contains(secret), "{text}");
             assert!(text.contains("<redacted, 15 bytes>"), "{text}");
         }
+    }
+
+    #[test]
+    fn token_messages_show_their_format() {
+        let text = format!(
+            "{:?}",
+            GenerateTokenResponse {
+                token: "gps_secret".into(),
+                entropy_bits: 130.0,
+                format: TokenFormat::Base32Crockford.into(),
+            }
+        );
+        assert!(text.contains("TOKEN_FORMAT_BASE32_CROCKFORD"), "{text}");
+        assert!(text.contains("entropy_bits: 130.0"), "{text}");
+        let text = format!(
+            "{:?}",
+            CheckTokenRequest {
+                token: "x".into(),
+                format: 99
+            }
+        );
+        assert!(text.contains("format: 99"), "{text}");
     }
 
     #[test]

@@ -13,7 +13,12 @@ use crate::layers::grpc::status_code;
 use crate::tls::ClientScopes;
 
 const SERVICE: &str = "/giropops.v1.PasswordService/";
-const GENERATE_PATHS: [&str; 3] = ["GeneratePassword", "GeneratePassphrase", "StreamPasswords"];
+const GENERATE_PATHS: [&str; 4] = [
+    "GeneratePassword",
+    "GeneratePassphrase",
+    "StreamPasswords",
+    "GenerateToken",
+];
 const REFLECTION_PATHS: [&str; 2] = [
     "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
@@ -81,8 +86,10 @@ fn code(result: &Result<Option<Principal>, Status>) -> Code {
 /// The token names allowed on each PasswordService method.
 fn allowed_tokens(method: &str) -> &'static [&'static str] {
     match method {
-        "GeneratePassword" | "GeneratePassphrase" | "StreamPasswords" => &["gen", "everything"],
-        "CheckPassword" => &["chk", "everything"],
+        "GeneratePassword" | "GeneratePassphrase" | "StreamPasswords" | "GenerateToken" => {
+            &["gen", "everything"]
+        }
+        "CheckPassword" | "CheckToken" => &["chk", "everything"],
         "ListPasswords" => &["hist", "histall", "everything"],
         _ => unreachable!(),
     }
@@ -91,7 +98,7 @@ fn allowed_tokens(method: &str) -> &'static [&'static str] {
 fn password_methods() -> impl Iterator<Item = &'static str> {
     GENERATE_PATHS
         .into_iter()
-        .chain(["CheckPassword", "ListPasswords"])
+        .chain(["CheckPassword", "CheckToken", "ListPasswords"])
 }
 
 mod authorize;

@@ -1,0 +1,176 @@
+//! The API key calls of `giropops.v1.PasswordService`, GenerateToken and
+//! CheckToken: validate → call the domain → convert. Neither touches the
+//! history, and no token reaches a log line or a span: spans carry the
+//! requested bits and format only, checks their verdict.
+
+use tonic::{Request, Response, Status};
+use tracing::instrument;
+
+use super::convert::token_format;
+use super::password_service::PasswordServiceImpl;
+use super::violations::with_request_violations;
+use crate::generator::{
+    DEFAULT_TOKEN_FORMAT, TokenOptions, TokenPolicy, check_token, generate_token, validate_token,
+};
+use crate::metrics::SecretKind;
+use crate::proto::v1::{
+    CheckTokenRequest, CheckTokenResponse, GenerateTokenRequest, GenerateTokenResponse,
+};
+
+impl PasswordServiceImpl {
+    /// GenerateToken: one API key, never stored.
+    #[instrument(skip_all, fields(bits = request.get_ref().bits, format = request.get_ref().format))]
+    pub(super) async fn mint_token(
+        &self,
+        request: Request<GenerateTokenRequest>,
+    ) -> Result<Response<GenerateTokenResponse>, Status> {
+        let GenerateTokenRequest {
+            bits,
+            prefix,
+            format,
+        } = request.into_inner();
+        let mut violations = Vec::new();
+        let format =
+            token_format("format", format, &mut violations).unwrap_or(DEFAULT_TOKEN_FORMAT);
+        let options = TokenOptions {
+            bits: (bits != 0).then_some(bits),
+            prefix,
+            format,
+        };
+        let policy = with_request_violations(TokenPolicy::new(options), violations)?;
+        let generated = generate_token(&policy, &mut rand::rng());
+        self.metrics.generated(SecretKind::Token, 1);
+        tracing::debug!(
+            format = generated.format.name(),
+            entropy_bits = generated.entropy_bits,
+            "token generated"
+        );
+        Ok(Response::new(generated.into()))
+    }
+
+    /// CheckToken: the verdict on a token, offline; a bad token is an
+    /// answer, only an empty or oversized one an error.
+    #[instrument(skip_all)]
+    pub(super) async fn verify_token(
+        &self,
+        request: Request<CheckTokenRequest>,
+    ) -> Result<Response<CheckTokenResponse>, Status> {
+        let CheckTokenRequest { token, format } = request.into_inner();
+        let mut violations = Vec::new();
+        let format = token_format("format", format, &mut violations);
+        with_request_violations(validate_token(&token), violations)?;
+        let check = check_token(&token, format);
+        tracing::debug!(valid = check.valid, "token checked");
+        Ok(Response::new(check.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tonic::Code;
+    use tonic_types::StatusExt;
+
+    use super::*;
+    use crate::proto::v1::TokenFormat;
+
+    fn service() -> PasswordServiceImpl {
+        let limits = crate::grpc::ReplyLimits {
+            max_response_bytes: 1 << 20,
+            budget: crate::layers::shed::ResponseBudget::new(1 << 20),
+        };
+        PasswordServiceImpl::new(None, crate::metrics::Metrics::new(), limits)
+    }
+
+    #[tokio::test]
+    async fn generates_and_checks_a_token() {
+        let service = service();
+        let reply = service
+            .mint_token(Request::new(GenerateTokenRequest {
+                bits: 128,
+                prefix: "gps_".into(),
+                format: TokenFormat::Base32Crockford.into(),
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(reply.token.len(), 4 + 26 + 6);
+        assert_eq!(reply.entropy_bits, 130.0);
+        assert_eq!(reply.format, i32::from(TokenFormat::Base32Crockford));
+        let check = service
+            .verify_token(Request::new(CheckTokenRequest {
+                token: reply.token,
+                format: 0,
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(check.valid && check.checksummed, "{check:?}");
+        assert_eq!((check.prefix.as_str(), check.entropy_bits), ("gps_", 130.0));
+    }
+
+    #[tokio::test]
+    async fn the_default_is_128_bits_of_base62() {
+        let reply = service()
+            .mint_token(Request::new(GenerateTokenRequest::default()))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(reply.format, i32::from(TokenFormat::Base62));
+        assert_eq!(reply.token.len(), 22 + 6);
+        assert!(reply.token.bytes().all(|b| b.is_ascii_alphanumeric()));
+    }
+
+    #[tokio::test]
+    async fn every_violation_at_once_with_field_details() {
+        let status = service()
+            .mint_token(Request::new(GenerateTokenRequest {
+                bits: 2048,
+                prefix: "GPS".into(),
+                format: 42,
+            }))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let fields: Vec<String> = status
+            .get_details_bad_request()
+            .unwrap()
+            .field_violations
+            .into_iter()
+            .map(|v| v.field)
+            .collect();
+        assert_eq!(fields, ["format", "bits", "prefix"]);
+        assert!(
+            status
+                .message()
+                .contains("bits must be between 64 and 1024, got 2048")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bad_token_is_an_answer_an_oversized_one_an_error() {
+        let service = service();
+        let check = service
+            .verify_token(Request::new(CheckTokenRequest {
+                token: "gps_definitely-not-a-token-0000".into(),
+                format: 0,
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!check.valid);
+        assert!(check.reason.starts_with("checksum mismatch"), "{check:?}");
+        let oversized = "a".repeat(513);
+        let status = service
+            .verify_token(Request::new(CheckTokenRequest {
+                token: oversized.clone(),
+                format: 0,
+            }))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.message(), "token must be 1 to 512 bytes, got 513");
+        assert!(!status.message().contains(&oversized[..40]));
+        let violations = status.get_details_bad_request().unwrap().field_violations;
+        assert_eq!(violations[0].field, "token");
+    }
+}
