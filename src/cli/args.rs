@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use giropops_senhas_client::ClientOptions;
 
 /// Where and how a client subcommand talks to the server.
@@ -172,6 +172,77 @@ pub struct CheckArgs {
     /// A word the password should not be built from (repeatable).
     #[arg(long = "user-input")]
     pub user_inputs: Vec<String>,
+}
+
+/// A token format, as the command line names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// 0-9A-Za-z (the server's default).
+    Base62,
+    /// 0-9a-f.
+    Hex,
+    /// RFC 4648 base64url, no padding.
+    Base64url,
+    /// Crockford base32 (0-9A-Z without I L O U).
+    Base32,
+    /// An RFC 9562 version 4 UUID (122 bits, no prefix, no checksum).
+    Uuid,
+}
+
+impl From<FormatArg> for giropops_senhas_client::TokenFormat {
+    fn from(format: FormatArg) -> Self {
+        use giropops_senhas_client::TokenFormat;
+        match format {
+            FormatArg::Base62 => TokenFormat::Base62,
+            FormatArg::Hex => TokenFormat::Hex,
+            FormatArg::Base64url => TokenFormat::Base64url,
+            FormatArg::Base32 => TokenFormat::Base32Crockford,
+            FormatArg::Uuid => TokenFormat::Uuid,
+        }
+    }
+}
+
+/// `token` options: an API key from a running server (GenerateToken), or,
+/// with `new`, a bearer token for this server's own tokens file.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct TokenArgs {
+    /// `new`: a bearer token for --auth-tokens-file, made locally.
+    #[command(subcommand)]
+    pub command: Option<crate::cli::TokenCommand>,
+    /// Without a subcommand: the API key to ask the server for.
+    #[command(flatten)]
+    pub generate: ApiKeyArgs,
+}
+
+/// The API key `token` asks a running server for (it validates them).
+#[derive(Debug, Args)]
+pub struct ApiKeyArgs {
+    #[command(flatten)]
+    /// Where and how to call the server.
+    pub client: ClientArgs,
+    /// Entropy in bits (64-1024, rounded up to whole characters; 0: 128,
+    /// or 122 for uuid).
+    #[arg(long, default_value_t = 0)]
+    pub bits: u32,
+    /// Written before the random part: 1-15 of a-z 0-9, then _ (gps_).
+    #[arg(long, default_value = "")]
+    pub prefix: String,
+    /// How the random part is written (default: base62).
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+}
+
+/// `check-token` options.
+#[derive(Debug, Args)]
+pub struct CheckTokenArgs {
+    #[command(flatten)]
+    /// Where and how to call the server.
+    pub client: ClientArgs,
+    /// The format the token was minted in, when known (exact entropy);
+    /// default: any.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
 }
 
 /// `healthcheck` options.

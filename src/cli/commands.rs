@@ -43,6 +43,9 @@ pub enum CommandError {
     /// Reading the password to check failed.
     #[error("cannot read the password from stdin")]
     Stdin(#[from] std::io::Error),
+    /// Reading the token to check failed.
+    #[error("cannot read the token from stdin")]
+    TokenStdin(#[source] std::io::Error),
 }
 
 /// Prints the outcome of a client command and turns it into an exit code.
@@ -59,7 +62,7 @@ pub fn finish(result: Result<(), CommandError>) -> ExitCode {
 impl ClientArgs {
     /// A client connected to `--addr`, bounded by `--timeout`, with the
     /// credentials given.
-    async fn connect(
+    pub(super) async fn connect(
         &self,
     ) -> Result<PasswordServiceClient<InterceptedService<Channel, BearerToken>>, CommandError> {
         let options = self
@@ -70,7 +73,7 @@ impl ClientArgs {
     }
 
     /// A failed call, with what the hint needs to know.
-    fn failed(&self, status: Status) -> CommandError {
+    pub(super) fn failed(&self, status: Status) -> CommandError {
         CommandError::Status {
             status,
             tls_without_certificate: (self.addr.starts_with("https://")
@@ -80,7 +83,7 @@ impl ClientArgs {
     }
 
     /// Prints `reply` as `--json` asks.
-    fn print(&self, reply: &impl Render) {
+    pub(super) fn print(&self, reply: &impl Render) {
         if self.json {
             println!("{}", reply.json());
         } else {
@@ -91,7 +94,7 @@ impl ClientArgs {
 
 /// How a response is shown: JSON for scripts, text for people (secrets on
 /// stdout, remarks on stderr).
-trait Render {
+pub(super) trait Render {
     fn json(&self) -> Value;
     fn human(&self);
 }

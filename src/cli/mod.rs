@@ -2,6 +2,7 @@
 //! [`args`]), and the dispatch of a parsed command line to the server or to
 //! a client subcommand, with the outcome turned into an exit code.
 
+mod api_keys;
 pub mod args;
 pub mod commands;
 pub mod healthcheck;
@@ -15,7 +16,8 @@ use clap::{Parser, Subcommand};
 use tonic_health::pb::health_check_response::ServingStatus;
 
 use self::args::{
-    CheckArgs, GenerateArgs, HealthcheckArgs, ListArgs, PassphraseArgs, TokenNewArgs,
+    CheckArgs, CheckTokenArgs, GenerateArgs, HealthcheckArgs, ListArgs, PassphraseArgs, TokenArgs,
+    TokenNewArgs,
 };
 use self::serve::ServeArgs;
 use crate::config::ServerConfig;
@@ -53,9 +55,13 @@ pub enum Command {
     List(ListArgs),
     /// Check the strength of a password read from stdin (never stored).
     Check(CheckArgs),
-    /// Tokens for --auth-tokens-file.
-    #[command(subcommand)]
-    Token(TokenCommand),
+    /// Generate an API key on a running server (prefix, random part,
+    /// checksum: `token --bits 256 --prefix gps_ --format base32`); `token
+    /// new` mints a bearer token for --auth-tokens-file instead, locally.
+    Token(TokenArgs),
+    /// Check an API key read from stdin (checksum and shape, offline on the
+    /// server, never stored): exit 0 when valid, 1 when not.
+    CheckToken(CheckTokenArgs),
     /// Write every secret a deployment needs (certificates, a token,
     /// history keys, the Redis password and ACL file) into a directory,
     /// each set only if absent. For compose's one-shot service.
@@ -90,7 +96,19 @@ pub async fn run(cli: Cli) -> ExitCode {
             };
             healthcheck_exit(healthcheck::probe(&addr, &service, &options).await)
         }
-        Some(Command::Token(TokenCommand::New(args))) => commands::token_new(args),
+        Some(Command::Token(TokenArgs {
+            command: Some(TokenCommand::New(args)),
+            generate: _,
+        })) => commands::token_new(args),
+        Some(Command::Token(TokenArgs {
+            command: None,
+            generate,
+        })) => commands::finish(api_keys::token(generate).await),
+        Some(Command::CheckToken(args)) => match api_keys::check_token(args).await {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(error) => commands::finish(Err(error)),
+        },
         Some(Command::InitSecrets(args)) => init_secrets::run(args),
         Some(Command::Generate(args)) => commands::finish(commands::generate(args).await),
         Some(Command::Passphrase(args)) => commands::finish(commands::passphrase(args).await),

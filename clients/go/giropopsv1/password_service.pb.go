@@ -24,6 +24,75 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// TokenFormat is how the random part of a token is written.
+type TokenFormat int32
+
+const (
+	// The default: TOKEN_FORMAT_BASE62 in GenerateToken; any format in
+	// CheckToken.
+	TokenFormat_TOKEN_FORMAT_UNSPECIFIED TokenFormat = 0
+	// 0-9A-Za-z, log2(62) = 5.95 bits a character, no "-" or "_": a double
+	// click selects the whole token. The default.
+	TokenFormat_TOKEN_FORMAT_BASE62 TokenFormat = 1
+	// Lower-case hexadecimal, 0-9a-f: 4 bits a character.
+	TokenFormat_TOKEN_FORMAT_HEX TokenFormat = 2
+	// RFC 4648 base64url without padding, A-Za-z0-9-_: 6 bits a character.
+	TokenFormat_TOKEN_FORMAT_BASE64URL TokenFormat = 3
+	// Crockford's base32, 0-9A-Z without I L O U (nothing to misread when
+	// read aloud or typed): 5 bits a character.
+	TokenFormat_TOKEN_FORMAT_BASE32_CROCKFORD TokenFormat = 4
+	// An RFC 9562 version 4 UUID, lower-case 8-4-4-4-12: 122 random bits,
+	// no prefix and no checksum (it stays a UUID).
+	TokenFormat_TOKEN_FORMAT_UUID TokenFormat = 5
+)
+
+// Enum value maps for TokenFormat.
+var (
+	TokenFormat_name = map[int32]string{
+		0: "TOKEN_FORMAT_UNSPECIFIED",
+		1: "TOKEN_FORMAT_BASE62",
+		2: "TOKEN_FORMAT_HEX",
+		3: "TOKEN_FORMAT_BASE64URL",
+		4: "TOKEN_FORMAT_BASE32_CROCKFORD",
+		5: "TOKEN_FORMAT_UUID",
+	}
+	TokenFormat_value = map[string]int32{
+		"TOKEN_FORMAT_UNSPECIFIED":      0,
+		"TOKEN_FORMAT_BASE62":           1,
+		"TOKEN_FORMAT_HEX":              2,
+		"TOKEN_FORMAT_BASE64URL":        3,
+		"TOKEN_FORMAT_BASE32_CROCKFORD": 4,
+		"TOKEN_FORMAT_UUID":             5,
+	}
+)
+
+func (x TokenFormat) Enum() *TokenFormat {
+	p := new(TokenFormat)
+	*p = x
+	return p
+}
+
+func (x TokenFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TokenFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_giropops_v1_password_service_proto_enumTypes[0].Descriptor()
+}
+
+func (TokenFormat) Type() protoreflect.EnumType {
+	return &file_giropops_v1_password_service_proto_enumTypes[0]
+}
+
+func (x TokenFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TokenFormat.Descriptor instead.
+func (TokenFormat) EnumDescriptor() ([]byte, []int) {
+	return file_giropops_v1_password_service_proto_rawDescGZIP(), []int{0}
+}
+
 // GeneratePasswordRequest describes the passwords to generate. With no
 // field set: 16 characters of lower- and upper-case letters.
 type GeneratePasswordRequest struct {
@@ -881,6 +950,303 @@ func (x *StreamPasswordsResponse) GetEntropyBits() float64 {
 	return 0
 }
 
+// GenerateTokenRequest describes an API key. With no field set: 128 bits
+// in base62 without a prefix, 22 characters and the checksum.
+type GenerateTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Entropy of the random part, in bits. 0 means the default, 128 (122
+	// for TOKEN_FORMAT_UUID). Allowed: 64 to 1024, rounded up to whole
+	// characters (base32, 128 bits: 26 characters, 130 bits: see
+	// entropy_bits). With TOKEN_FORMAT_UUID: 0 or 122 only.
+	Bits uint32 `protobuf:"varint,1,opt,name=bits,proto3" json:"bits,omitempty"`
+	// Written before the random part, so people and scanners can tell whose
+	// key it is: 1 to 15 characters a-z or 0-9, then one "_" (like "gps_"),
+	// at most 16 bytes. Default: empty, no prefix. Must be empty with
+	// TOKEN_FORMAT_UUID.
+	Prefix string `protobuf:"bytes,2,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// How the random part is written. Default (unspecified):
+	// TOKEN_FORMAT_BASE62.
+	Format        TokenFormat `protobuf:"varint,3,opt,name=format,proto3,enum=giropops.v1.TokenFormat" json:"format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GenerateTokenRequest) Reset() {
+	*x = GenerateTokenRequest{}
+	mi := &file_giropops_v1_password_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GenerateTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GenerateTokenRequest) ProtoMessage() {}
+
+func (x *GenerateTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_giropops_v1_password_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GenerateTokenRequest.ProtoReflect.Descriptor instead.
+func (*GenerateTokenRequest) Descriptor() ([]byte, []int) {
+	return file_giropops_v1_password_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GenerateTokenRequest) GetBits() uint32 {
+	if x != nil {
+		return x.Bits
+	}
+	return 0
+}
+
+func (x *GenerateTokenRequest) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *GenerateTokenRequest) GetFormat() TokenFormat {
+	if x != nil {
+		return x.Format
+	}
+	return TokenFormat_TOKEN_FORMAT_UNSPECIFIED
+}
+
+// GenerateTokenResponse carries the API key.
+type GenerateTokenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token: prefix, random part, checksum (a UUID: just the UUID).
+	// Treat it as a secret.
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// Entropy of the random part in bits, at least `bits`: its characters
+	// times the bits of each (122 for a UUID). Base64url without a prefix:
+	// 0.03 bits less, as parts that would read as prefixed ("ab_…") are
+	// drawn again.
+	EntropyBits float64 `protobuf:"fixed64,2,opt,name=entropy_bits,json=entropyBits,proto3" json:"entropy_bits,omitempty"`
+	// The format it is written in; never TOKEN_FORMAT_UNSPECIFIED.
+	Format        TokenFormat `protobuf:"varint,3,opt,name=format,proto3,enum=giropops.v1.TokenFormat" json:"format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GenerateTokenResponse) Reset() {
+	*x = GenerateTokenResponse{}
+	mi := &file_giropops_v1_password_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GenerateTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GenerateTokenResponse) ProtoMessage() {}
+
+func (x *GenerateTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_giropops_v1_password_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GenerateTokenResponse.ProtoReflect.Descriptor instead.
+func (*GenerateTokenResponse) Descriptor() ([]byte, []int) {
+	return file_giropops_v1_password_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GenerateTokenResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *GenerateTokenResponse) GetEntropyBits() float64 {
+	if x != nil {
+		return x.EntropyBits
+	}
+	return 0
+}
+
+func (x *GenerateTokenResponse) GetFormat() TokenFormat {
+	if x != nil {
+		return x.Format
+	}
+	return TokenFormat_TOKEN_FORMAT_UNSPECIFIED
+}
+
+// CheckTokenRequest carries a token to check. It is never stored or
+// logged.
+type CheckTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token. Allowed: 1 to 512 bytes.
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// The format it was minted in, when known: it is then checked as that
+	// format only, and format and entropy_bits are exact. Default
+	// (unspecified): any format, a UUID-shaped token as a UUID.
+	Format        TokenFormat `protobuf:"varint,2,opt,name=format,proto3,enum=giropops.v1.TokenFormat" json:"format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckTokenRequest) Reset() {
+	*x = CheckTokenRequest{}
+	mi := &file_giropops_v1_password_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckTokenRequest) ProtoMessage() {}
+
+func (x *CheckTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_giropops_v1_password_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckTokenRequest.ProtoReflect.Descriptor instead.
+func (*CheckTokenRequest) Descriptor() ([]byte, []int) {
+	return file_giropops_v1_password_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CheckTokenRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *CheckTokenRequest) GetFormat() TokenFormat {
+	if x != nil {
+		return x.Format
+	}
+	return TokenFormat_TOKEN_FORMAT_UNSPECIFIED
+}
+
+// CheckTokenResponse is what the check found.
+type CheckTokenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when the last 6 characters are the checksum of the rest, and the
+	// rest is a prefix (or none) and a random part of a format, alphabet and
+	// length. A UUID carries no checksum: valid when it is version 4.
+	Valid bool `protobuf:"varint,1,opt,name=valid,proto3" json:"valid,omitempty"`
+	// The format, when valid (else unspecified). Without a format in the
+	// request, the narrowest alphabet that holds the random part, in the
+	// order hex, base32, base62, base64url: a base64url part without "-" or
+	// "_" reads as base62. Ask with the format when it matters.
+	Format TokenFormat `protobuf:"varint,2,opt,name=format,proto3,enum=giropops.v1.TokenFormat" json:"format,omitempty"`
+	// The prefix, "_" included, when valid; empty when none.
+	Prefix string `protobuf:"bytes,3,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// Entropy of the random part in bits, as GenerateToken reports it, when
+	// valid; 0 otherwise.
+	EntropyBits float64 `protobuf:"fixed64,4,opt,name=entropy_bits,json=entropyBits,proto3" json:"entropy_bits,omitempty"`
+	// True when the token carries a checksum and it matched: every valid
+	// token but a UUID, whose valid says only that its shape is right.
+	Checksummed bool `protobuf:"varint,5,opt,name=checksummed,proto3" json:"checksummed,omitempty"`
+	// Why it is not valid, for people ("checksum mismatch: …"); empty when
+	// valid. It never quotes the token.
+	Reason        string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckTokenResponse) Reset() {
+	*x = CheckTokenResponse{}
+	mi := &file_giropops_v1_password_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckTokenResponse) ProtoMessage() {}
+
+func (x *CheckTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_giropops_v1_password_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckTokenResponse.ProtoReflect.Descriptor instead.
+func (*CheckTokenResponse) Descriptor() ([]byte, []int) {
+	return file_giropops_v1_password_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *CheckTokenResponse) GetValid() bool {
+	if x != nil {
+		return x.Valid
+	}
+	return false
+}
+
+func (x *CheckTokenResponse) GetFormat() TokenFormat {
+	if x != nil {
+		return x.Format
+	}
+	return TokenFormat_TOKEN_FORMAT_UNSPECIFIED
+}
+
+func (x *CheckTokenResponse) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *CheckTokenResponse) GetEntropyBits() float64 {
+	if x != nil {
+		return x.EntropyBits
+	}
+	return 0
+}
+
+func (x *CheckTokenResponse) GetChecksummed() bool {
+	if x != nil {
+		return x.Checksummed
+	}
+	return false
+}
+
+func (x *CheckTokenResponse) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_giropops_v1_password_service_proto protoreflect.FileDescriptor
 
 const file_giropops_v1_password_service_proto_rawDesc = "" +
@@ -960,13 +1326,41 @@ const file_giropops_v1_password_service_proto_rawDesc = "" +
 	"\x05count\x18\x02 \x01(\rR\x05count\"X\n" +
 	"\x17StreamPasswordsResponse\x12\x1a\n" +
 	"\bpassword\x18\x01 \x01(\tR\bpassword\x12!\n" +
-	"\fentropy_bits\x18\x02 \x01(\x01R\ventropyBits2\xe9\x03\n" +
+	"\fentropy_bits\x18\x02 \x01(\x01R\ventropyBits\"t\n" +
+	"\x14GenerateTokenRequest\x12\x12\n" +
+	"\x04bits\x18\x01 \x01(\rR\x04bits\x12\x16\n" +
+	"\x06prefix\x18\x02 \x01(\tR\x06prefix\x120\n" +
+	"\x06format\x18\x03 \x01(\x0e2\x18.giropops.v1.TokenFormatR\x06format\"\x82\x01\n" +
+	"\x15GenerateTokenResponse\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x12!\n" +
+	"\fentropy_bits\x18\x02 \x01(\x01R\ventropyBits\x120\n" +
+	"\x06format\x18\x03 \x01(\x0e2\x18.giropops.v1.TokenFormatR\x06format\"[\n" +
+	"\x11CheckTokenRequest\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x120\n" +
+	"\x06format\x18\x02 \x01(\x0e2\x18.giropops.v1.TokenFormatR\x06format\"\xd1\x01\n" +
+	"\x12CheckTokenResponse\x12\x14\n" +
+	"\x05valid\x18\x01 \x01(\bR\x05valid\x120\n" +
+	"\x06format\x18\x02 \x01(\x0e2\x18.giropops.v1.TokenFormatR\x06format\x12\x16\n" +
+	"\x06prefix\x18\x03 \x01(\tR\x06prefix\x12!\n" +
+	"\fentropy_bits\x18\x04 \x01(\x01R\ventropyBits\x12 \n" +
+	"\vchecksummed\x18\x05 \x01(\bR\vchecksummed\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason*\xb0\x01\n" +
+	"\vTokenFormat\x12\x1c\n" +
+	"\x18TOKEN_FORMAT_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13TOKEN_FORMAT_BASE62\x10\x01\x12\x14\n" +
+	"\x10TOKEN_FORMAT_HEX\x10\x02\x12\x1a\n" +
+	"\x16TOKEN_FORMAT_BASE64URL\x10\x03\x12!\n" +
+	"\x1dTOKEN_FORMAT_BASE32_CROCKFORD\x10\x04\x12\x15\n" +
+	"\x11TOKEN_FORMAT_UUID\x10\x052\x90\x05\n" +
 	"\x0fPasswordService\x12_\n" +
 	"\x10GeneratePassword\x12$.giropops.v1.GeneratePasswordRequest\x1a%.giropops.v1.GeneratePasswordResponse\x12V\n" +
 	"\rListPasswords\x12!.giropops.v1.ListPasswordsRequest\x1a\".giropops.v1.ListPasswordsResponse\x12e\n" +
 	"\x12GeneratePassphrase\x12&.giropops.v1.GeneratePassphraseRequest\x1a'.giropops.v1.GeneratePassphraseResponse\x12V\n" +
 	"\rCheckPassword\x12!.giropops.v1.CheckPasswordRequest\x1a\".giropops.v1.CheckPasswordResponse\x12^\n" +
-	"\x0fStreamPasswords\x12#.giropops.v1.StreamPasswordsRequest\x1a$.giropops.v1.StreamPasswordsResponse0\x01b\x06proto3"
+	"\x0fStreamPasswords\x12#.giropops.v1.StreamPasswordsRequest\x1a$.giropops.v1.StreamPasswordsResponse0\x01\x12V\n" +
+	"\rGenerateToken\x12!.giropops.v1.GenerateTokenRequest\x1a\".giropops.v1.GenerateTokenResponse\x12M\n" +
+	"\n" +
+	"CheckToken\x12\x1e.giropops.v1.CheckTokenRequest\x1a\x1f.giropops.v1.CheckTokenResponseb\x06proto3"
 
 var (
 	file_giropops_v1_password_service_proto_rawDescOnce sync.Once
@@ -980,42 +1374,56 @@ func file_giropops_v1_password_service_proto_rawDescGZIP() []byte {
 	return file_giropops_v1_password_service_proto_rawDescData
 }
 
-var file_giropops_v1_password_service_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_giropops_v1_password_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_giropops_v1_password_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_giropops_v1_password_service_proto_goTypes = []any{
-	(*GeneratePasswordRequest)(nil),    // 0: giropops.v1.GeneratePasswordRequest
-	(*GeneratePasswordResponse)(nil),   // 1: giropops.v1.GeneratePasswordResponse
-	(*ListPasswordsRequest)(nil),       // 2: giropops.v1.ListPasswordsRequest
-	(*ListPasswordsResponse)(nil),      // 3: giropops.v1.ListPasswordsResponse
-	(*PasswordRecord)(nil),             // 4: giropops.v1.PasswordRecord
-	(*GeneratePassphraseRequest)(nil),  // 5: giropops.v1.GeneratePassphraseRequest
-	(*GeneratePassphraseResponse)(nil), // 6: giropops.v1.GeneratePassphraseResponse
-	(*CheckPasswordRequest)(nil),       // 7: giropops.v1.CheckPasswordRequest
-	(*CheckPasswordResponse)(nil),      // 8: giropops.v1.CheckPasswordResponse
-	(*StreamPasswordsRequest)(nil),     // 9: giropops.v1.StreamPasswordsRequest
-	(*StreamPasswordsResponse)(nil),    // 10: giropops.v1.StreamPasswordsResponse
-	(*timestamppb.Timestamp)(nil),      // 11: google.protobuf.Timestamp
+	(TokenFormat)(0),                   // 0: giropops.v1.TokenFormat
+	(*GeneratePasswordRequest)(nil),    // 1: giropops.v1.GeneratePasswordRequest
+	(*GeneratePasswordResponse)(nil),   // 2: giropops.v1.GeneratePasswordResponse
+	(*ListPasswordsRequest)(nil),       // 3: giropops.v1.ListPasswordsRequest
+	(*ListPasswordsResponse)(nil),      // 4: giropops.v1.ListPasswordsResponse
+	(*PasswordRecord)(nil),             // 5: giropops.v1.PasswordRecord
+	(*GeneratePassphraseRequest)(nil),  // 6: giropops.v1.GeneratePassphraseRequest
+	(*GeneratePassphraseResponse)(nil), // 7: giropops.v1.GeneratePassphraseResponse
+	(*CheckPasswordRequest)(nil),       // 8: giropops.v1.CheckPasswordRequest
+	(*CheckPasswordResponse)(nil),      // 9: giropops.v1.CheckPasswordResponse
+	(*StreamPasswordsRequest)(nil),     // 10: giropops.v1.StreamPasswordsRequest
+	(*StreamPasswordsResponse)(nil),    // 11: giropops.v1.StreamPasswordsResponse
+	(*GenerateTokenRequest)(nil),       // 12: giropops.v1.GenerateTokenRequest
+	(*GenerateTokenResponse)(nil),      // 13: giropops.v1.GenerateTokenResponse
+	(*CheckTokenRequest)(nil),          // 14: giropops.v1.CheckTokenRequest
+	(*CheckTokenResponse)(nil),         // 15: giropops.v1.CheckTokenResponse
+	(*timestamppb.Timestamp)(nil),      // 16: google.protobuf.Timestamp
 }
 var file_giropops_v1_password_service_proto_depIdxs = []int32{
-	11, // 0: giropops.v1.GeneratePasswordResponse.created_at:type_name -> google.protobuf.Timestamp
-	4,  // 1: giropops.v1.ListPasswordsResponse.passwords:type_name -> giropops.v1.PasswordRecord
-	11, // 2: giropops.v1.PasswordRecord.created_at:type_name -> google.protobuf.Timestamp
-	11, // 3: giropops.v1.GeneratePassphraseResponse.created_at:type_name -> google.protobuf.Timestamp
-	0,  // 4: giropops.v1.StreamPasswordsRequest.options:type_name -> giropops.v1.GeneratePasswordRequest
-	0,  // 5: giropops.v1.PasswordService.GeneratePassword:input_type -> giropops.v1.GeneratePasswordRequest
-	2,  // 6: giropops.v1.PasswordService.ListPasswords:input_type -> giropops.v1.ListPasswordsRequest
-	5,  // 7: giropops.v1.PasswordService.GeneratePassphrase:input_type -> giropops.v1.GeneratePassphraseRequest
-	7,  // 8: giropops.v1.PasswordService.CheckPassword:input_type -> giropops.v1.CheckPasswordRequest
-	9,  // 9: giropops.v1.PasswordService.StreamPasswords:input_type -> giropops.v1.StreamPasswordsRequest
-	1,  // 10: giropops.v1.PasswordService.GeneratePassword:output_type -> giropops.v1.GeneratePasswordResponse
-	3,  // 11: giropops.v1.PasswordService.ListPasswords:output_type -> giropops.v1.ListPasswordsResponse
-	6,  // 12: giropops.v1.PasswordService.GeneratePassphrase:output_type -> giropops.v1.GeneratePassphraseResponse
-	8,  // 13: giropops.v1.PasswordService.CheckPassword:output_type -> giropops.v1.CheckPasswordResponse
-	10, // 14: giropops.v1.PasswordService.StreamPasswords:output_type -> giropops.v1.StreamPasswordsResponse
-	10, // [10:15] is the sub-list for method output_type
-	5,  // [5:10] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	16, // 0: giropops.v1.GeneratePasswordResponse.created_at:type_name -> google.protobuf.Timestamp
+	5,  // 1: giropops.v1.ListPasswordsResponse.passwords:type_name -> giropops.v1.PasswordRecord
+	16, // 2: giropops.v1.PasswordRecord.created_at:type_name -> google.protobuf.Timestamp
+	16, // 3: giropops.v1.GeneratePassphraseResponse.created_at:type_name -> google.protobuf.Timestamp
+	1,  // 4: giropops.v1.StreamPasswordsRequest.options:type_name -> giropops.v1.GeneratePasswordRequest
+	0,  // 5: giropops.v1.GenerateTokenRequest.format:type_name -> giropops.v1.TokenFormat
+	0,  // 6: giropops.v1.GenerateTokenResponse.format:type_name -> giropops.v1.TokenFormat
+	0,  // 7: giropops.v1.CheckTokenRequest.format:type_name -> giropops.v1.TokenFormat
+	0,  // 8: giropops.v1.CheckTokenResponse.format:type_name -> giropops.v1.TokenFormat
+	1,  // 9: giropops.v1.PasswordService.GeneratePassword:input_type -> giropops.v1.GeneratePasswordRequest
+	3,  // 10: giropops.v1.PasswordService.ListPasswords:input_type -> giropops.v1.ListPasswordsRequest
+	6,  // 11: giropops.v1.PasswordService.GeneratePassphrase:input_type -> giropops.v1.GeneratePassphraseRequest
+	8,  // 12: giropops.v1.PasswordService.CheckPassword:input_type -> giropops.v1.CheckPasswordRequest
+	10, // 13: giropops.v1.PasswordService.StreamPasswords:input_type -> giropops.v1.StreamPasswordsRequest
+	12, // 14: giropops.v1.PasswordService.GenerateToken:input_type -> giropops.v1.GenerateTokenRequest
+	14, // 15: giropops.v1.PasswordService.CheckToken:input_type -> giropops.v1.CheckTokenRequest
+	2,  // 16: giropops.v1.PasswordService.GeneratePassword:output_type -> giropops.v1.GeneratePasswordResponse
+	4,  // 17: giropops.v1.PasswordService.ListPasswords:output_type -> giropops.v1.ListPasswordsResponse
+	7,  // 18: giropops.v1.PasswordService.GeneratePassphrase:output_type -> giropops.v1.GeneratePassphraseResponse
+	9,  // 19: giropops.v1.PasswordService.CheckPassword:output_type -> giropops.v1.CheckPasswordResponse
+	11, // 20: giropops.v1.PasswordService.StreamPasswords:output_type -> giropops.v1.StreamPasswordsResponse
+	13, // 21: giropops.v1.PasswordService.GenerateToken:output_type -> giropops.v1.GenerateTokenResponse
+	15, // 22: giropops.v1.PasswordService.CheckToken:output_type -> giropops.v1.CheckTokenResponse
+	16, // [16:23] is the sub-list for method output_type
+	9,  // [9:16] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_giropops_v1_password_service_proto_init() }
@@ -1030,13 +1438,14 @@ func file_giropops_v1_password_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_giropops_v1_password_service_proto_rawDesc), len(file_giropops_v1_password_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   11,
+			NumEnums:      1,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_giropops_v1_password_service_proto_goTypes,
 		DependencyIndexes: file_giropops_v1_password_service_proto_depIdxs,
+		EnumInfos:         file_giropops_v1_password_service_proto_enumTypes,
 		MessageInfos:      file_giropops_v1_password_service_proto_msgTypes,
 	}.Build()
 	File_giropops_v1_password_service_proto = out.File

@@ -26,6 +26,8 @@ const (
 	PasswordService_GeneratePassphrase_FullMethodName = "/giropops.v1.PasswordService/GeneratePassphrase"
 	PasswordService_CheckPassword_FullMethodName      = "/giropops.v1.PasswordService/CheckPassword"
 	PasswordService_StreamPasswords_FullMethodName    = "/giropops.v1.PasswordService/StreamPasswords"
+	PasswordService_GenerateToken_FullMethodName      = "/giropops.v1.PasswordService/GenerateToken"
+	PasswordService_CheckToken_FullMethodName         = "/giropops.v1.PasswordService/CheckToken"
 )
 
 // PasswordServiceClient is the client API for PasswordService service.
@@ -63,6 +65,18 @@ type PasswordServiceClient interface {
 	// Streamed passwords are never stored in the history.
 	// Errors: INVALID_ARGUMENT before the first message.
 	StreamPasswords(ctx context.Context, in *StreamPasswordsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamPasswordsResponse], error)
+	// GenerateToken mints an API key: an optional prefix, `bits` of random
+	// characters and a 6-character checksum (the CRC-32 of the rest, in
+	// base62), as GitHub's tokens, so a secret scanner can tell a leaked key
+	// from random text offline. Tokens are never stored in the history.
+	// Errors: INVALID_ARGUMENT naming each bad field.
+	GenerateToken(ctx context.Context, in *GenerateTokenRequest, opts ...grpc.CallOption) (*GenerateTokenResponse, error)
+	// CheckToken says whether a token is intact and shaped as GenerateToken
+	// mints them (checksum, prefix, format, length), offline: nothing is
+	// looked up, and the token is never stored or logged. A bad token is an
+	// answer (valid false, with a reason), not an error.
+	// Errors: INVALID_ARGUMENT for an empty token or one above 512 bytes.
+	CheckToken(ctx context.Context, in *CheckTokenRequest, opts ...grpc.CallOption) (*CheckTokenResponse, error)
 }
 
 type passwordServiceClient struct {
@@ -132,6 +146,26 @@ func (c *passwordServiceClient) StreamPasswords(ctx context.Context, in *StreamP
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type PasswordService_StreamPasswordsClient = grpc.ServerStreamingClient[StreamPasswordsResponse]
 
+func (c *passwordServiceClient) GenerateToken(ctx context.Context, in *GenerateTokenRequest, opts ...grpc.CallOption) (*GenerateTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GenerateTokenResponse)
+	err := c.cc.Invoke(ctx, PasswordService_GenerateToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *passwordServiceClient) CheckToken(ctx context.Context, in *CheckTokenRequest, opts ...grpc.CallOption) (*CheckTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckTokenResponse)
+	err := c.cc.Invoke(ctx, PasswordService_CheckToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PasswordServiceServer is the server API for PasswordService service.
 // All implementations must embed UnimplementedPasswordServiceServer
 // for forward compatibility.
@@ -167,6 +201,18 @@ type PasswordServiceServer interface {
 	// Streamed passwords are never stored in the history.
 	// Errors: INVALID_ARGUMENT before the first message.
 	StreamPasswords(*StreamPasswordsRequest, grpc.ServerStreamingServer[StreamPasswordsResponse]) error
+	// GenerateToken mints an API key: an optional prefix, `bits` of random
+	// characters and a 6-character checksum (the CRC-32 of the rest, in
+	// base62), as GitHub's tokens, so a secret scanner can tell a leaked key
+	// from random text offline. Tokens are never stored in the history.
+	// Errors: INVALID_ARGUMENT naming each bad field.
+	GenerateToken(context.Context, *GenerateTokenRequest) (*GenerateTokenResponse, error)
+	// CheckToken says whether a token is intact and shaped as GenerateToken
+	// mints them (checksum, prefix, format, length), offline: nothing is
+	// looked up, and the token is never stored or logged. A bad token is an
+	// answer (valid false, with a reason), not an error.
+	// Errors: INVALID_ARGUMENT for an empty token or one above 512 bytes.
+	CheckToken(context.Context, *CheckTokenRequest) (*CheckTokenResponse, error)
 	mustEmbedUnimplementedPasswordServiceServer()
 }
 
@@ -191,6 +237,12 @@ func (UnimplementedPasswordServiceServer) CheckPassword(context.Context, *CheckP
 }
 func (UnimplementedPasswordServiceServer) StreamPasswords(*StreamPasswordsRequest, grpc.ServerStreamingServer[StreamPasswordsResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamPasswords not implemented")
+}
+func (UnimplementedPasswordServiceServer) GenerateToken(context.Context, *GenerateTokenRequest) (*GenerateTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GenerateToken not implemented")
+}
+func (UnimplementedPasswordServiceServer) CheckToken(context.Context, *CheckTokenRequest) (*CheckTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckToken not implemented")
 }
 func (UnimplementedPasswordServiceServer) mustEmbedUnimplementedPasswordServiceServer() {}
 func (UnimplementedPasswordServiceServer) testEmbeddedByValue()                         {}
@@ -296,6 +348,42 @@ func _PasswordService_StreamPasswords_Handler(srv interface{}, stream grpc.Serve
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type PasswordService_StreamPasswordsServer = grpc.ServerStreamingServer[StreamPasswordsResponse]
 
+func _PasswordService_GenerateToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GenerateTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PasswordServiceServer).GenerateToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PasswordService_GenerateToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PasswordServiceServer).GenerateToken(ctx, req.(*GenerateTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PasswordService_CheckToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PasswordServiceServer).CheckToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PasswordService_CheckToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PasswordServiceServer).CheckToken(ctx, req.(*CheckTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PasswordService_ServiceDesc is the grpc.ServiceDesc for PasswordService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -318,6 +406,14 @@ var PasswordService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CheckPassword",
 			Handler:    _PasswordService_CheckPassword_Handler,
+		},
+		{
+			MethodName: "GenerateToken",
+			Handler:    _PasswordService_GenerateToken_Handler,
+		},
+		{
+			MethodName: "CheckToken",
+			Handler:    _PasswordService_CheckToken_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -2,12 +2,28 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class TokenFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TOKEN_FORMAT_UNSPECIFIED: _ClassVar[TokenFormat]
+    TOKEN_FORMAT_BASE62: _ClassVar[TokenFormat]
+    TOKEN_FORMAT_HEX: _ClassVar[TokenFormat]
+    TOKEN_FORMAT_BASE64URL: _ClassVar[TokenFormat]
+    TOKEN_FORMAT_BASE32_CROCKFORD: _ClassVar[TokenFormat]
+    TOKEN_FORMAT_UUID: _ClassVar[TokenFormat]
+TOKEN_FORMAT_UNSPECIFIED: TokenFormat
+TOKEN_FORMAT_BASE62: TokenFormat
+TOKEN_FORMAT_HEX: TokenFormat
+TOKEN_FORMAT_BASE64URL: TokenFormat
+TOKEN_FORMAT_BASE32_CROCKFORD: TokenFormat
+TOKEN_FORMAT_UUID: TokenFormat
 
 class GeneratePasswordRequest(_message.Message):
     __slots__ = ("length", "include_numbers", "include_special_chars", "include_lowercase", "include_uppercase", "min_lowercase", "min_uppercase", "min_digits", "min_specials", "exclude_ambiguous", "exclude_chars", "special_chars", "count", "store")
@@ -146,3 +162,47 @@ class StreamPasswordsResponse(_message.Message):
     password: str
     entropy_bits: float
     def __init__(self, password: _Optional[str] = ..., entropy_bits: _Optional[float] = ...) -> None: ...
+
+class GenerateTokenRequest(_message.Message):
+    __slots__ = ("bits", "prefix", "format")
+    BITS_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    bits: int
+    prefix: str
+    format: TokenFormat
+    def __init__(self, bits: _Optional[int] = ..., prefix: _Optional[str] = ..., format: _Optional[_Union[TokenFormat, str]] = ...) -> None: ...
+
+class GenerateTokenResponse(_message.Message):
+    __slots__ = ("token", "entropy_bits", "format")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ENTROPY_BITS_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    entropy_bits: float
+    format: TokenFormat
+    def __init__(self, token: _Optional[str] = ..., entropy_bits: _Optional[float] = ..., format: _Optional[_Union[TokenFormat, str]] = ...) -> None: ...
+
+class CheckTokenRequest(_message.Message):
+    __slots__ = ("token", "format")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    format: TokenFormat
+    def __init__(self, token: _Optional[str] = ..., format: _Optional[_Union[TokenFormat, str]] = ...) -> None: ...
+
+class CheckTokenResponse(_message.Message):
+    __slots__ = ("valid", "format", "prefix", "entropy_bits", "checksummed", "reason")
+    VALID_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    ENTROPY_BITS_FIELD_NUMBER: _ClassVar[int]
+    CHECKSUMMED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    valid: bool
+    format: TokenFormat
+    prefix: str
+    entropy_bits: float
+    checksummed: bool
+    reason: str
+    def __init__(self, valid: _Optional[bool] = ..., format: _Optional[_Union[TokenFormat, str]] = ..., prefix: _Optional[str] = ..., entropy_bits: _Optional[float] = ..., checksummed: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...

@@ -62,6 +62,16 @@ class PasswordServiceStub:
                 request_serializer=giropops_dot_v1_dot_password__service__pb2.StreamPasswordsRequest.SerializeToString,
                 response_deserializer=giropops_dot_v1_dot_password__service__pb2.StreamPasswordsResponse.FromString,
                 _registered_method=True)
+        self.GenerateToken = channel.unary_unary(
+                '/giropops.v1.PasswordService/GenerateToken',
+                request_serializer=giropops_dot_v1_dot_password__service__pb2.GenerateTokenRequest.SerializeToString,
+                response_deserializer=giropops_dot_v1_dot_password__service__pb2.GenerateTokenResponse.FromString,
+                _registered_method=True)
+        self.CheckToken = channel.unary_unary(
+                '/giropops.v1.PasswordService/CheckToken',
+                request_serializer=giropops_dot_v1_dot_password__service__pb2.CheckTokenRequest.SerializeToString,
+                response_deserializer=giropops_dot_v1_dot_password__service__pb2.CheckTokenResponse.FromString,
+                _registered_method=True)
 
 
 class PasswordServiceServicer:
@@ -122,6 +132,28 @@ class PasswordServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GenerateToken(self, request, context):
+        """GenerateToken mints an API key: an optional prefix, `bits` of random
+        characters and a 6-character checksum (the CRC-32 of the rest, in
+        base62), as GitHub's tokens, so a secret scanner can tell a leaked key
+        from random text offline. Tokens are never stored in the history.
+        Errors: INVALID_ARGUMENT naming each bad field.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckToken(self, request, context):
+        """CheckToken says whether a token is intact and shaped as GenerateToken
+        mints them (checksum, prefix, format, length), offline: nothing is
+        looked up, and the token is never stored or logged. A bad token is an
+        answer (valid false, with a reason), not an error.
+        Errors: INVALID_ARGUMENT for an empty token or one above 512 bytes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PasswordServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -149,6 +181,16 @@ def add_PasswordServiceServicer_to_server(servicer, server):
                     servicer.StreamPasswords,
                     request_deserializer=giropops_dot_v1_dot_password__service__pb2.StreamPasswordsRequest.FromString,
                     response_serializer=giropops_dot_v1_dot_password__service__pb2.StreamPasswordsResponse.SerializeToString,
+            ),
+            'GenerateToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.GenerateToken,
+                    request_deserializer=giropops_dot_v1_dot_password__service__pb2.GenerateTokenRequest.FromString,
+                    response_serializer=giropops_dot_v1_dot_password__service__pb2.GenerateTokenResponse.SerializeToString,
+            ),
+            'CheckToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckToken,
+                    request_deserializer=giropops_dot_v1_dot_password__service__pb2.CheckTokenRequest.FromString,
+                    response_serializer=giropops_dot_v1_dot_password__service__pb2.CheckTokenResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -289,6 +331,60 @@ class PasswordService:
             '/giropops.v1.PasswordService/StreamPasswords',
             giropops_dot_v1_dot_password__service__pb2.StreamPasswordsRequest.SerializeToString,
             giropops_dot_v1_dot_password__service__pb2.StreamPasswordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GenerateToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/giropops.v1.PasswordService/GenerateToken',
+            giropops_dot_v1_dot_password__service__pb2.GenerateTokenRequest.SerializeToString,
+            giropops_dot_v1_dot_password__service__pb2.GenerateTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/giropops.v1.PasswordService/CheckToken',
+            giropops_dot_v1_dot_password__service__pb2.CheckTokenRequest.SerializeToString,
+            giropops_dot_v1_dot_password__service__pb2.CheckTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,

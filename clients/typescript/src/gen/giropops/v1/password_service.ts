@@ -26,6 +26,82 @@ export const protobufPackage = "giropops.v1";
 
 export const protobufFileName = "giropops/v1/password_service.proto";
 
+/** TokenFormat is how the random part of a token is written. */
+export enum TokenFormat {
+  /**
+   * TOKEN_FORMAT_UNSPECIFIED - The default: TOKEN_FORMAT_BASE62 in GenerateToken; any format in
+   * CheckToken.
+   */
+  TOKEN_FORMAT_UNSPECIFIED = 0,
+  /**
+   * TOKEN_FORMAT_BASE62 - 0-9A-Za-z, log2(62) = 5.95 bits a character, no "-" or "_": a double
+   * click selects the whole token. The default.
+   */
+  TOKEN_FORMAT_BASE62 = 1,
+  /** TOKEN_FORMAT_HEX - Lower-case hexadecimal, 0-9a-f: 4 bits a character. */
+  TOKEN_FORMAT_HEX = 2,
+  /** TOKEN_FORMAT_BASE64URL - RFC 4648 base64url without padding, A-Za-z0-9-_: 6 bits a character. */
+  TOKEN_FORMAT_BASE64URL = 3,
+  /**
+   * TOKEN_FORMAT_BASE32_CROCKFORD - Crockford's base32, 0-9A-Z without I L O U (nothing to misread when
+   * read aloud or typed): 5 bits a character.
+   */
+  TOKEN_FORMAT_BASE32_CROCKFORD = 4,
+  /**
+   * TOKEN_FORMAT_UUID - An RFC 9562 version 4 UUID, lower-case 8-4-4-4-12: 122 random bits,
+   * no prefix and no checksum (it stays a UUID).
+   */
+  TOKEN_FORMAT_UUID = 5,
+  UNRECOGNIZED = -1,
+}
+
+export function tokenFormatFromJSON(object: any): TokenFormat {
+  switch (object) {
+    case 0:
+    case "TOKEN_FORMAT_UNSPECIFIED":
+      return TokenFormat.TOKEN_FORMAT_UNSPECIFIED;
+    case 1:
+    case "TOKEN_FORMAT_BASE62":
+      return TokenFormat.TOKEN_FORMAT_BASE62;
+    case 2:
+    case "TOKEN_FORMAT_HEX":
+      return TokenFormat.TOKEN_FORMAT_HEX;
+    case 3:
+    case "TOKEN_FORMAT_BASE64URL":
+      return TokenFormat.TOKEN_FORMAT_BASE64URL;
+    case 4:
+    case "TOKEN_FORMAT_BASE32_CROCKFORD":
+      return TokenFormat.TOKEN_FORMAT_BASE32_CROCKFORD;
+    case 5:
+    case "TOKEN_FORMAT_UUID":
+      return TokenFormat.TOKEN_FORMAT_UUID;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return TokenFormat.UNRECOGNIZED;
+  }
+}
+
+export function tokenFormatToJSON(object: TokenFormat): string {
+  switch (object) {
+    case TokenFormat.TOKEN_FORMAT_UNSPECIFIED:
+      return "TOKEN_FORMAT_UNSPECIFIED";
+    case TokenFormat.TOKEN_FORMAT_BASE62:
+      return "TOKEN_FORMAT_BASE62";
+    case TokenFormat.TOKEN_FORMAT_HEX:
+      return "TOKEN_FORMAT_HEX";
+    case TokenFormat.TOKEN_FORMAT_BASE64URL:
+      return "TOKEN_FORMAT_BASE64URL";
+    case TokenFormat.TOKEN_FORMAT_BASE32_CROCKFORD:
+      return "TOKEN_FORMAT_BASE32_CROCKFORD";
+    case TokenFormat.TOKEN_FORMAT_UUID:
+      return "TOKEN_FORMAT_UUID";
+    case TokenFormat.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /**
  * GeneratePasswordRequest describes the passwords to generate. With no
  * field set: 16 characters of lower- and upper-case letters.
@@ -245,6 +321,99 @@ export interface StreamPasswordsResponse {
   password: string;
   /** Its strength in bits, as in GeneratePasswordResponse. */
   entropyBits: number;
+}
+
+/**
+ * GenerateTokenRequest describes an API key. With no field set: 128 bits
+ * in base62 without a prefix, 22 characters and the checksum.
+ */
+export interface GenerateTokenRequest {
+  /**
+   * Entropy of the random part, in bits. 0 means the default, 128 (122
+   * for TOKEN_FORMAT_UUID). Allowed: 64 to 1024, rounded up to whole
+   * characters (base32, 128 bits: 26 characters, 130 bits: see
+   * entropy_bits). With TOKEN_FORMAT_UUID: 0 or 122 only.
+   */
+  bits: number;
+  /**
+   * Written before the random part, so people and scanners can tell whose
+   * key it is: 1 to 15 characters a-z or 0-9, then one "_" (like "gps_"),
+   * at most 16 bytes. Default: empty, no prefix. Must be empty with
+   * TOKEN_FORMAT_UUID.
+   */
+  prefix: string;
+  /**
+   * How the random part is written. Default (unspecified):
+   * TOKEN_FORMAT_BASE62.
+   */
+  format: TokenFormat;
+}
+
+/** GenerateTokenResponse carries the API key. */
+export interface GenerateTokenResponse {
+  /**
+   * The token: prefix, random part, checksum (a UUID: just the UUID).
+   * Treat it as a secret.
+   */
+  token: string;
+  /**
+   * Entropy of the random part in bits, at least `bits`: its characters
+   * times the bits of each (122 for a UUID). Base64url without a prefix:
+   * 0.03 bits less, as parts that would read as prefixed ("ab_…") are
+   * drawn again.
+   */
+  entropyBits: number;
+  /** The format it is written in; never TOKEN_FORMAT_UNSPECIFIED. */
+  format: TokenFormat;
+}
+
+/**
+ * CheckTokenRequest carries a token to check. It is never stored or
+ * logged.
+ */
+export interface CheckTokenRequest {
+  /** The token. Allowed: 1 to 512 bytes. */
+  token: string;
+  /**
+   * The format it was minted in, when known: it is then checked as that
+   * format only, and format and entropy_bits are exact. Default
+   * (unspecified): any format, a UUID-shaped token as a UUID.
+   */
+  format: TokenFormat;
+}
+
+/** CheckTokenResponse is what the check found. */
+export interface CheckTokenResponse {
+  /**
+   * True when the last 6 characters are the checksum of the rest, and the
+   * rest is a prefix (or none) and a random part of a format, alphabet and
+   * length. A UUID carries no checksum: valid when it is version 4.
+   */
+  valid: boolean;
+  /**
+   * The format, when valid (else unspecified). Without a format in the
+   * request, the narrowest alphabet that holds the random part, in the
+   * order hex, base32, base62, base64url: a base64url part without "-" or
+   * "_" reads as base62. Ask with the format when it matters.
+   */
+  format: TokenFormat;
+  /** The prefix, "_" included, when valid; empty when none. */
+  prefix: string;
+  /**
+   * Entropy of the random part in bits, as GenerateToken reports it, when
+   * valid; 0 otherwise.
+   */
+  entropyBits: number;
+  /**
+   * True when the token carries a checksum and it matched: every valid
+   * token but a UUID, whose valid says only that its shape is right.
+   */
+  checksummed: boolean;
+  /**
+   * Why it is not valid, for people ("checksum mismatch: …"); empty when
+   * valid. It never quotes the token.
+   */
+  reason: string;
 }
 
 function createBaseGeneratePasswordRequest(): GeneratePasswordRequest {
@@ -1705,6 +1874,450 @@ export const StreamPasswordsResponse: MessageFns<StreamPasswordsResponse> = {
   },
 };
 
+function createBaseGenerateTokenRequest(): GenerateTokenRequest {
+  return { bits: 0, prefix: "", format: 0 };
+}
+
+export const GenerateTokenRequest: MessageFns<GenerateTokenRequest> = {
+  encode(message: GenerateTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bits !== 0) {
+      writer.uint32(8).uint32(message.bits);
+    }
+    if (message.prefix !== "") {
+      writer.uint32(18).string(message.prefix);
+    }
+    if (message.format !== 0) {
+      writer.uint32(24).int32(message.format);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GenerateTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGenerateTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.bits = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.prefix = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.format = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GenerateTokenRequest {
+    return {
+      bits: isSet(object.bits) ? globalThis.Number(object.bits) : 0,
+      prefix: isSet(object.prefix) ? globalThis.String(object.prefix) : "",
+      format: isSet(object.format) ? tokenFormatFromJSON(object.format) : 0,
+    };
+  },
+
+  toJSON(message: GenerateTokenRequest): unknown {
+    const obj: any = {};
+    if (message.bits !== 0) {
+      obj.bits = Math.round(message.bits);
+    }
+    if (message.prefix !== "") {
+      obj.prefix = message.prefix;
+    }
+    if (message.format !== 0) {
+      obj.format = tokenFormatToJSON(message.format);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GenerateTokenRequest>, I>>(base?: I): GenerateTokenRequest {
+    return GenerateTokenRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GenerateTokenRequest>, I>>(object: I): GenerateTokenRequest {
+    const message = createBaseGenerateTokenRequest();
+    message.bits = object.bits ?? 0;
+    message.prefix = object.prefix ?? "";
+    message.format = object.format ?? 0;
+    return message;
+  },
+};
+
+function createBaseGenerateTokenResponse(): GenerateTokenResponse {
+  return { token: "", entropyBits: 0, format: 0 };
+}
+
+export const GenerateTokenResponse: MessageFns<GenerateTokenResponse> = {
+  encode(message: GenerateTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    if (message.entropyBits !== 0) {
+      writer.uint32(17).double(message.entropyBits);
+    }
+    if (message.format !== 0) {
+      writer.uint32(24).int32(message.format);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GenerateTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGenerateTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.entropyBits = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.format = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GenerateTokenResponse {
+    return {
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+      entropyBits: isSet(object.entropyBits)
+        ? globalThis.Number(object.entropyBits)
+        : isSet(object.entropy_bits)
+        ? globalThis.Number(object.entropy_bits)
+        : 0,
+      format: isSet(object.format) ? tokenFormatFromJSON(object.format) : 0,
+    };
+  },
+
+  toJSON(message: GenerateTokenResponse): unknown {
+    const obj: any = {};
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    if (message.entropyBits !== 0) {
+      obj.entropyBits = floatToJson(message.entropyBits);
+    }
+    if (message.format !== 0) {
+      obj.format = tokenFormatToJSON(message.format);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GenerateTokenResponse>, I>>(base?: I): GenerateTokenResponse {
+    return GenerateTokenResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GenerateTokenResponse>, I>>(object: I): GenerateTokenResponse {
+    const message = createBaseGenerateTokenResponse();
+    message.token = object.token ?? "";
+    message.entropyBits = object.entropyBits ?? 0;
+    message.format = object.format ?? 0;
+    return message;
+  },
+};
+
+function createBaseCheckTokenRequest(): CheckTokenRequest {
+  return { token: "", format: 0 };
+}
+
+export const CheckTokenRequest: MessageFns<CheckTokenRequest> = {
+  encode(message: CheckTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    if (message.format !== 0) {
+      writer.uint32(16).int32(message.format);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.format = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckTokenRequest {
+    return {
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+      format: isSet(object.format) ? tokenFormatFromJSON(object.format) : 0,
+    };
+  },
+
+  toJSON(message: CheckTokenRequest): unknown {
+    const obj: any = {};
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    if (message.format !== 0) {
+      obj.format = tokenFormatToJSON(message.format);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CheckTokenRequest>, I>>(base?: I): CheckTokenRequest {
+    return CheckTokenRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CheckTokenRequest>, I>>(object: I): CheckTokenRequest {
+    const message = createBaseCheckTokenRequest();
+    message.token = object.token ?? "";
+    message.format = object.format ?? 0;
+    return message;
+  },
+};
+
+function createBaseCheckTokenResponse(): CheckTokenResponse {
+  return { valid: false, format: 0, prefix: "", entropyBits: 0, checksummed: false, reason: "" };
+}
+
+export const CheckTokenResponse: MessageFns<CheckTokenResponse> = {
+  encode(message: CheckTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.valid !== false) {
+      writer.uint32(8).bool(message.valid);
+    }
+    if (message.format !== 0) {
+      writer.uint32(16).int32(message.format);
+    }
+    if (message.prefix !== "") {
+      writer.uint32(26).string(message.prefix);
+    }
+    if (message.entropyBits !== 0) {
+      writer.uint32(33).double(message.entropyBits);
+    }
+    if (message.checksummed !== false) {
+      writer.uint32(40).bool(message.checksummed);
+    }
+    if (message.reason !== "") {
+      writer.uint32(50).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.valid = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.format = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.prefix = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.entropyBits = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.checksummed = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckTokenResponse {
+    return {
+      valid: isSet(object.valid) ? globalThis.Boolean(object.valid) : false,
+      format: isSet(object.format) ? tokenFormatFromJSON(object.format) : 0,
+      prefix: isSet(object.prefix) ? globalThis.String(object.prefix) : "",
+      entropyBits: isSet(object.entropyBits)
+        ? globalThis.Number(object.entropyBits)
+        : isSet(object.entropy_bits)
+        ? globalThis.Number(object.entropy_bits)
+        : 0,
+      checksummed: isSet(object.checksummed) ? globalThis.Boolean(object.checksummed) : false,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: CheckTokenResponse): unknown {
+    const obj: any = {};
+    if (message.valid !== false) {
+      obj.valid = message.valid;
+    }
+    if (message.format !== 0) {
+      obj.format = tokenFormatToJSON(message.format);
+    }
+    if (message.prefix !== "") {
+      obj.prefix = message.prefix;
+    }
+    if (message.entropyBits !== 0) {
+      obj.entropyBits = floatToJson(message.entropyBits);
+    }
+    if (message.checksummed !== false) {
+      obj.checksummed = message.checksummed;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CheckTokenResponse>, I>>(base?: I): CheckTokenResponse {
+    return CheckTokenResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CheckTokenResponse>, I>>(object: I): CheckTokenResponse {
+    const message = createBaseCheckTokenResponse();
+    message.valid = object.valid ?? false;
+    message.format = object.format ?? 0;
+    message.prefix = object.prefix ?? "";
+    message.entropyBits = object.entropyBits ?? 0;
+    message.checksummed = object.checksummed ?? false;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
 /**
  * PasswordService generates random passwords and passphrases from a
  * cryptographically secure RNG, keeps a capped history of the most recent
@@ -1797,6 +2410,39 @@ export const PasswordServiceService = {
       Buffer.from(StreamPasswordsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamPasswordsResponse => StreamPasswordsResponse.decode(value),
   },
+  /**
+   * GenerateToken mints an API key: an optional prefix, `bits` of random
+   * characters and a 6-character checksum (the CRC-32 of the rest, in
+   * base62), as GitHub's tokens, so a secret scanner can tell a leaked key
+   * from random text offline. Tokens are never stored in the history.
+   * Errors: INVALID_ARGUMENT naming each bad field.
+   */
+  generateToken: {
+    path: "/giropops.v1.PasswordService/GenerateToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GenerateTokenRequest): Buffer => Buffer.from(GenerateTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GenerateTokenRequest => GenerateTokenRequest.decode(value),
+    responseSerialize: (value: GenerateTokenResponse): Buffer =>
+      Buffer.from(GenerateTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GenerateTokenResponse => GenerateTokenResponse.decode(value),
+  },
+  /**
+   * CheckToken says whether a token is intact and shaped as GenerateToken
+   * mints them (checksum, prefix, format, length), offline: nothing is
+   * looked up, and the token is never stored or logged. A bad token is an
+   * answer (valid false, with a reason), not an error.
+   * Errors: INVALID_ARGUMENT for an empty token or one above 512 bytes.
+   */
+  checkToken: {
+    path: "/giropops.v1.PasswordService/CheckToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CheckTokenRequest): Buffer => Buffer.from(CheckTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CheckTokenRequest => CheckTokenRequest.decode(value),
+    responseSerialize: (value: CheckTokenResponse): Buffer => Buffer.from(CheckTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CheckTokenResponse => CheckTokenResponse.decode(value),
+  },
 } as const;
 
 export interface PasswordServiceServer extends UntypedServiceImplementation {
@@ -1837,6 +2483,22 @@ export interface PasswordServiceServer extends UntypedServiceImplementation {
    * Errors: INVALID_ARGUMENT before the first message.
    */
   streamPasswords: handleServerStreamingCall<StreamPasswordsRequest, StreamPasswordsResponse>;
+  /**
+   * GenerateToken mints an API key: an optional prefix, `bits` of random
+   * characters and a 6-character checksum (the CRC-32 of the rest, in
+   * base62), as GitHub's tokens, so a secret scanner can tell a leaked key
+   * from random text offline. Tokens are never stored in the history.
+   * Errors: INVALID_ARGUMENT naming each bad field.
+   */
+  generateToken: handleUnaryCall<GenerateTokenRequest, GenerateTokenResponse>;
+  /**
+   * CheckToken says whether a token is intact and shaped as GenerateToken
+   * mints them (checksum, prefix, format, length), offline: nothing is
+   * looked up, and the token is never stored or logged. A bad token is an
+   * answer (valid false, with a reason), not an error.
+   * Errors: INVALID_ARGUMENT for an empty token or one above 512 bytes.
+   */
+  checkToken: handleUnaryCall<CheckTokenRequest, CheckTokenResponse>;
 }
 
 export interface PasswordServiceClient extends Client {
@@ -1941,6 +2603,50 @@ export interface PasswordServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<StreamPasswordsResponse>;
+  /**
+   * GenerateToken mints an API key: an optional prefix, `bits` of random
+   * characters and a 6-character checksum (the CRC-32 of the rest, in
+   * base62), as GitHub's tokens, so a secret scanner can tell a leaked key
+   * from random text offline. Tokens are never stored in the history.
+   * Errors: INVALID_ARGUMENT naming each bad field.
+   */
+  generateToken(
+    request: GenerateTokenRequest,
+    callback: (error: ServiceError | null, response: GenerateTokenResponse) => void,
+  ): ClientUnaryCall;
+  generateToken(
+    request: GenerateTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GenerateTokenResponse) => void,
+  ): ClientUnaryCall;
+  generateToken(
+    request: GenerateTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GenerateTokenResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * CheckToken says whether a token is intact and shaped as GenerateToken
+   * mints them (checksum, prefix, format, length), offline: nothing is
+   * looked up, and the token is never stored or logged. A bad token is an
+   * answer (valid false, with a reason), not an error.
+   * Errors: INVALID_ARGUMENT for an empty token or one above 512 bytes.
+   */
+  checkToken(
+    request: CheckTokenRequest,
+    callback: (error: ServiceError | null, response: CheckTokenResponse) => void,
+  ): ClientUnaryCall;
+  checkToken(
+    request: CheckTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CheckTokenResponse) => void,
+  ): ClientUnaryCall;
+  checkToken(
+    request: CheckTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CheckTokenResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const PasswordServiceClient = makeGenericClientConstructor(
