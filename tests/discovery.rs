@@ -64,7 +64,9 @@ async fn reflection_v1_lists_services_and_describes_the_contract() {
                     "ListPasswords",
                     "GeneratePassphrase",
                     "CheckPassword",
-                    "StreamPasswords"
+                    "StreamPasswords",
+                    "GenerateToken",
+                    "CheckToken"
                 ]
             );
         }

@@ -11,7 +11,10 @@ use clap::CommandFactory;
 use giropops_senhas::cli::Cli;
 use giropops_senhas::cli::healthcheck::probe;
 use giropops_senhas::proto::v1::password_service_client::PasswordServiceClient;
-use giropops_senhas::proto::v1::{GeneratePasswordRequest, ListPasswordsRequest};
+use giropops_senhas::proto::v1::{
+    CheckTokenRequest, GeneratePasswordRequest, GenerateTokenRequest, ListPasswordsRequest,
+    TokenFormat,
+};
 use support::redis_server::free_port;
 use support::{RedisServer, wait_until};
 use tempfile::TempDir;
@@ -371,6 +374,44 @@ async fn logs_never_contain_a_password() {
         .into_inner()
         .passphrase;
     passwords.push(phrase);
+    // API keys: minted, checked (valid, and one character off), refused.
+    for format in [
+        TokenFormat::Base62,
+        TokenFormat::Base64url,
+        TokenFormat::Uuid,
+    ] {
+        let token = client
+            .generate_token(GenerateTokenRequest {
+                format: format.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .token;
+        let mut off_by_one = token.clone().into_bytes();
+        off_by_one[3] = if off_by_one[3] == b'a' { b'b' } else { b'a' };
+        let off_by_one = String::from_utf8(off_by_one).unwrap();
+        for candidate in [&token, &off_by_one] {
+            client
+                .check_token(CheckTokenRequest {
+                    token: candidate.clone(),
+                    format: 0,
+                })
+                .await
+                .unwrap();
+        }
+        passwords.extend([token, off_by_one]);
+    }
+    let oversized = "gps_oversized".repeat(50);
+    client
+        .check_token(CheckTokenRequest {
+            token: oversized.clone(),
+            format: 0,
+        })
+        .await
+        .expect_err("too long");
+    passwords.push(oversized);
     server.signal("-TERM");
     server
         .wait_exit(Duration::from_secs(10))
@@ -391,7 +432,7 @@ async fn logs_never_contain_a_password() {
         let escaped = &escaped[1..escaped.len() - 1];
         assert!(
             !logs.contains(password.as_str()) && !logs.contains(escaped),
-            "a password leaked into the logs"
+            "a password or token leaked into the logs"
         );
     }
 }

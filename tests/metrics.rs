@@ -9,7 +9,8 @@ use std::time::Duration;
 use giropops_senhas::auth::{Scopes, TokenTable, format_line, new_token};
 use giropops_senhas::config::{Limits, ServerConfig, TrustConfig};
 use giropops_senhas::proto::v1::{
-    CheckPasswordRequest, GeneratePassphraseRequest, GeneratePasswordRequest, ListPasswordsRequest,
+    CheckPasswordRequest, CheckTokenRequest, GeneratePassphraseRequest, GeneratePasswordRequest,
+    GenerateTokenRequest, ListPasswordsRequest,
 };
 use giropops_senhas_client::{ClientOptions, connect_with};
 use support::redis_server::free_port;
@@ -156,6 +157,22 @@ async fn counts_calls_and_secrets_without_exposing_them() {
         })
         .await
         .expect_err("invalid");
+    let api_key = client
+        .generate_token(GenerateTokenRequest {
+            prefix: "gps_".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
+    client
+        .check_token(CheckTokenRequest {
+            token: api_key.clone(),
+            format: 0,
+        })
+        .await
+        .unwrap();
 
     assert!(
         wait_until(Duration::from_secs(5), || async {
@@ -171,13 +188,18 @@ async fn counts_calls_and_secrets_without_exposing_them() {
         r#"giropops_rpc_calls_total{service="giropops.v1.PasswordService",method="GeneratePassphrase",code="OK",protocol="grpc"} 1"#,
         r#"giropops_secrets_generated_total{kind="password"} 3"#,
         r#"giropops_secrets_generated_total{kind="passphrase"} 1"#,
+        r#"giropops_secrets_generated_total{kind="token"} 1"#,
+        r#"giropops_rpc_calls_total{service="giropops.v1.PasswordService",method="GenerateToken",code="OK",protocol="grpc"} 1"#,
+        r#"giropops_rpc_calls_total{service="giropops.v1.PasswordService",method="CheckToken",code="OK",protocol="grpc"} 1"#,
+        // The original's counter: passwords and passphrases, not API keys.
+        "senha_gerada_total 4",
         r#"giropops_rpc_duration_seconds_count{service="giropops.v1.PasswordService",method="GeneratePassword"} 2"#,
         r#"giropops_rpc_in_flight{service="giropops.v1.PasswordService",method="GeneratePassword"} 0"#,
         "giropops_open_connections 1",
     ] {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
-    for secret in batch.passwords.iter().chain([&phrase.passphrase]) {
+    for secret in batch.passwords.iter().chain([&phrase.passphrase, &api_key]) {
         assert!(!text.contains(secret.as_str()), "a secret in the metrics");
     }
 
