@@ -1,6 +1,6 @@
 //! The page at `/`, in a real headless Chromium (Debian's chromium and
 //! chromedriver): generate, options, errors beside their field, strength,
-//! copy, passphrases, the check box, the history with and without a token;
+//! copy, passphrases, API keys, the check box, the history with and without a token;
 //! the same form without JavaScript (curl), escaped; off with `web_ui`;
 //! no accessibility violation (axe-core) in each state, light and dark.
 
@@ -164,6 +164,82 @@ async fn the_page_in_a_real_browser() {
         true,
         "no horizontal scroll at 390 px"
     );
+    browser.quit().await;
+}
+
+/// An API key: 256 bits of Crockford base32 behind a prefix, from the
+/// form, its checksum verified here as a secret scanner would; then a bad
+/// prefix, its error beside the field. A test of its own: one more step in
+/// the test above overflows the test thread's stack (debug build).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_key_in_a_real_browser() {
+    let server = TestServer::start(stateless_config()).await;
+    let browser = Browser::start().await;
+    open_with_a_password(&browser, server.addr).await;
+    browser.click("input[name=modo][value=chave]").await;
+    browser.type_into("#entropia", "256").await;
+    browser.type_into("#prefixo", "gps_").await;
+    browser
+        .eval("const s = document.querySelector('#formato'); s.value = 'TOKEN_FORMAT_BASE32_CROCKFORD'; s.dispatchEvent(new Event('change', { bubbles: true }))")
+        .await;
+    browser.click("#generator button[type=submit]").await;
+    browser
+        .wait_for(
+            &format!("return /^gps_[0-9A-HJKMNP-TV-Z]{{52}}[0-9A-Za-z]{{6}}$/.test({SECRET})"),
+            "a base32 API key behind gps_",
+        )
+        .await;
+    let key = browser.eval(&format!("return {SECRET}")).await;
+    let key = key.as_str().unwrap();
+    let (text, sum) = key.split_at(key.len() - giropops_senhas::generator::CHECKSUM_CHARS);
+    assert_eq!(giropops_senhas::generator::checksum(text), sum.as_bytes());
+    let strength = browser
+        .eval("return document.querySelector('#strength').textContent")
+        .await;
+    assert!(
+        strength.as_str().unwrap().starts_with("260.0 bits"),
+        "{strength}"
+    );
+    assert_eq!(
+        browser
+            .eval("return [document.querySelector('#password-options').hidden, document.querySelector('#token-options').hidden]")
+            .await,
+        serde_json::json!([true, false])
+    );
+    accessible(&browser, "an API key").await;
+    // For a look (target/ only: the README shows the password form).
+    let png = browser.screenshot().await;
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    std::fs::write(target.join("page-api-key.png"), &png).unwrap();
+    // A bad prefix: the API's message beside the field.
+    browser.type_into("#prefixo", "GPS").await;
+    browser.click("#generator button[type=submit]").await;
+    browser
+        .wait_for(
+            "return document.querySelector('[data-error-for=\"prefix\"]').textContent.includes('like gps_')",
+            "the prefix error beside its field",
+        )
+        .await;
+    accessible(&browser, "an API key with an error").await;
+    // Back to passwords: the key's options hide again.
+    browser.click("input[name=modo][value=senha]").await;
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('#token-options').hidden")
+            .await,
+        true
+    );
+    // The one console error expected: the 400 of the bad prefix.
+    let errors: Vec<String> = browser
+        .console_errors()
+        .await
+        .into_iter()
+        .filter(|error| {
+            !(error.contains("/giropops.v1.PasswordService/GenerateToken")
+                && error.contains("status of 400"))
+        })
+        .collect();
+    assert_eq!(errors, Vec::<String>::new());
     browser.quit().await;
 }
 
@@ -412,6 +488,28 @@ async fn without_javascript_the_form_posts_and_the_answer_is_escaped() {
     assert!(
         output.contains("&lt;") || output.contains("&gt;") || output.contains("&amp;"),
         "{output}"
+    );
+
+    // An API key, posted.
+    let key = curl(
+        &[&format!("http://{}/", server.addr)],
+        Some(b"modo=chave&entropia=128&prefixo=gps_&formato=TOKEN_FORMAT_HEX".to_vec()),
+    )
+    .await;
+    assert_eq!(key.status, 200, "{key:?}");
+    let html = String::from_utf8(key.body).unwrap();
+    let output = html
+        .split("<output id=\"senha\" data-testid=\"password\">")
+        .nth(1)
+        .unwrap()
+        .split("</output>")
+        .next()
+        .unwrap();
+    assert_eq!(output.len(), 4 + 32 + 6, "{output}");
+    assert!(output.starts_with("gps_"), "{output}");
+    assert!(
+        html.contains("value=\"chave\" checked"),
+        "the API key options stay shown"
     );
 
     let bad = curl(

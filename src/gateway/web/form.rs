@@ -5,7 +5,10 @@
 
 use std::collections::HashMap;
 
-use crate::proto::v1::{CheckPasswordRequest, GeneratePassphraseRequest, GeneratePasswordRequest};
+use crate::proto::v1::{
+    CheckPasswordRequest, GeneratePassphraseRequest, GeneratePasswordRequest, GenerateTokenRequest,
+    TokenFormat,
+};
 
 /// A form field: its name in the form, the contract field it sets (the
 /// name field violations use), and its kind.
@@ -27,6 +30,8 @@ pub(super) enum Kind {
     Without,
     /// Text.
     Text,
+    /// One of [`FORMATS`] (a `<select>`); empty means the default.
+    Choice,
 }
 
 const fn field(name: &'static str, proto: &'static str, kind: Kind) -> Field {
@@ -62,6 +67,24 @@ pub(super) const PASSPHRASE: &[Field] = &[
     field("incluir_numero", "include_number", Kind::Flag),
 ];
 
+/// The API key fields.
+pub(super) const TOKEN: &[Field] = &[
+    field("entropia", "bits", Kind::Number),
+    field("prefixo", "prefix", Kind::Text),
+    field("formato", "format", Kind::Choice),
+];
+
+/// The token formats the page offers: (value sent, the word's key). The
+/// values are the contract's enum names, as Connect JSON takes them; ""
+/// is the server's default (base62).
+pub(super) const FORMATS: &[(&str, &str)] = &[
+    ("", "fmt_default"),
+    ("TOKEN_FORMAT_HEX", "fmt_hex"),
+    ("TOKEN_FORMAT_BASE64URL", "fmt_base64url"),
+    ("TOKEN_FORMAT_BASE32_CROCKFORD", "fmt_base32"),
+    ("TOKEN_FORMAT_UUID", "fmt_uuid"),
+];
+
 /// The check box's field.
 pub(super) const CHECK: Field = field("verificar", "password", Kind::Text);
 
@@ -70,6 +93,7 @@ pub(super) const CHECK: Field = field("verificar", "password", Kind::Text);
 pub(super) enum Action {
     Password(GeneratePasswordRequest),
     Passphrase(GeneratePassphraseRequest),
+    Token(GenerateTokenRequest),
     Check(CheckPasswordRequest),
 }
 
@@ -106,6 +130,7 @@ pub(super) fn proto_name(name: &str) -> &'static str {
     PASSWORD
         .iter()
         .chain(PASSPHRASE)
+        .chain(TOKEN)
         .chain([&CHECK])
         .find(|field| field.name == name)
         .map_or("form", |field| field.proto)
@@ -120,33 +145,23 @@ pub(super) fn action(values: &Values) -> Result<Action, Vec<(String, String)>> {
             user_inputs: Vec::new(),
         }));
     }
+    if values.get("modo") == Some("chave") {
+        return token(values);
+    }
     let mut errors = Vec::new();
-    let mut number = |name: &str| -> u32 {
-        let proto = proto_name(name);
-        let text = values.get(name).unwrap_or_default().trim();
-        if text.is_empty() {
-            return 0;
-        }
-        text.parse().unwrap_or_else(|_| {
-            errors.push((
-                proto.to_owned(),
-                format!("{proto} must be a whole number, got {text:?}"),
-            ));
-            0
-        })
-    };
+    let mut read = |name: &str| number(values, name, &mut errors);
     let passphrase = values.get("modo") == Some("frase");
     let (length, min_lowercase, min_uppercase, min_digits, min_specials, count, word_count) =
         if passphrase {
-            (0, 0, 0, 0, 0, 0, number("palavras"))
+            (0, 0, 0, 0, 0, 0, read("palavras"))
         } else {
             (
-                number("tamanho"),
-                number("min_minusculas"),
-                number("min_maiusculas"),
-                number("min_digitos"),
-                number("min_especiais"),
-                number("quantidade"),
+                read("tamanho"),
+                read("min_minusculas"),
+                read("min_maiusculas"),
+                read("min_digitos"),
+                read("min_especiais"),
+                read("quantidade"),
                 0,
             )
         };
@@ -178,6 +193,48 @@ pub(super) fn action(values: &Values) -> Result<Action, Vec<(String, String)>> {
         special_chars: text("especiais"),
         count,
         store: None,
+    }))
+}
+
+/// The whole number in `name`: 0 when empty; else an error.
+fn number(values: &Values, name: &str, errors: &mut Vec<(String, String)>) -> u32 {
+    let proto = proto_name(name);
+    let text = values.get(name).unwrap_or_default().trim();
+    if text.is_empty() {
+        return 0;
+    }
+    text.parse().unwrap_or_else(|_| {
+        errors.push((
+            proto.to_owned(),
+            format!("{proto} must be a whole number, got {text:?}"),
+        ));
+        0
+    })
+}
+
+/// The GenerateToken request of the API key fields.
+fn token(values: &Values) -> Result<Action, Vec<(String, String)>> {
+    let mut errors = Vec::new();
+    let bits = number(values, "entropia", &mut errors);
+    let chosen = values.get("formato").unwrap_or_default();
+    let format = if chosen.is_empty() {
+        TokenFormat::Unspecified
+    } else {
+        TokenFormat::from_str_name(chosen).unwrap_or_else(|| {
+            errors.push((
+                "format".to_owned(),
+                "format must be one of the formats offered".to_owned(),
+            ));
+            TokenFormat::Unspecified
+        })
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Action::Token(GenerateTokenRequest {
+        bits,
+        prefix: values.get("prefixo").unwrap_or_default().to_owned(),
+        format: format.into(),
     }))
 }
 
@@ -218,6 +275,30 @@ mod tests {
             ),
             (5, Some("."), true)
         );
+    }
+
+    #[test]
+    fn the_api_key_fields() {
+        let values =
+            Values::parse(b"modo=chave&entropia=256&prefixo=gps_&formato=TOKEN_FORMAT_HEX");
+        let Ok(Action::Token(request)) = action(&values) else {
+            panic!("a token request");
+        };
+        assert_eq!(
+            request,
+            GenerateTokenRequest {
+                bits: 256,
+                prefix: "gps_".into(),
+                format: TokenFormat::Hex.into(),
+            }
+        );
+        let Ok(Action::Token(default)) = action(&Values::parse(b"modo=chave&formato=")) else {
+            panic!("a token request");
+        };
+        assert_eq!(default, GenerateTokenRequest::default());
+        let errors = action(&Values::parse(b"modo=chave&entropia=many&formato=ROT13")).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|(field, _)| field.as_str()).collect();
+        assert_eq!(fields, ["bits", "format"]);
     }
 
     #[test]

@@ -25,7 +25,7 @@ use super::grpc_call;
 use super::{Inner, Shared, reply};
 use crate::proto::v1::{
     CheckPasswordResponse, GeneratePassphraseResponse, GeneratePasswordResponse,
-    ListPasswordsRequest, ListPasswordsResponse,
+    GenerateTokenResponse, ListPasswordsRequest, ListPasswordsResponse,
 };
 use crate::protocol::Protocol;
 
@@ -189,6 +189,18 @@ async fn act<S: Inner>(
                 secrets: vec![passphrase],
                 bits: entropy_bits,
                 stored,
+            })
+        }
+        Action::Token(request) => {
+            let GenerateTokenResponse {
+                token,
+                entropy_bits,
+                format: _,
+            } = call(inner, parts, &format!("{SERVICE}GenerateToken"), &request).await?;
+            Ok(Outcome::Generated {
+                secrets: vec![token],
+                bits: entropy_bits,
+                stored: false,
             })
         }
         Action::Check(request) => {

@@ -88,7 +88,8 @@ fn strength(bits: f64) -> &'static str {
 
 /// The whole page.
 pub(super) fn render(view: &View, assets: &AssetPaths<'_>) -> Markup {
-    let passphrase = view.values.get("modo") == Some("frase");
+    let mode = view.values.get("modo").unwrap_or("senha");
+    let (passphrase, token) = (mode == "frase", mode == "chave");
     let thresholds: Vec<(f64, &str)> = STRENGTH
         .iter()
         .map(|(below, word)| (below.min(1e9), *word))
@@ -122,10 +123,11 @@ pub(super) fn render(view: &View, assets: &AssetPaths<'_>) -> Markup {
                     form #generator method="post" action={ "/?lang=" (lang.code()) } {
                         fieldset.mode {
                             legend { (t("kind")) }
-                            label { input type="radio" name="modo" value="senha" checked[!passphrase]; " " (t("password")) }
+                            label { input type="radio" name="modo" value="senha" checked[!passphrase && !token]; " " (t("password")) }
                             label { input type="radio" name="modo" value="frase" checked[passphrase]; " " (t("passphrase")) }
+                            label { input type="radio" name="modo" value="chave" checked[token]; " " (t("chave")) }
                         }
-                        fieldset #password-options hidden[passphrase] {
+                        fieldset #password-options hidden[passphrase || token] {
                             legend { (t("password")) }
                             (input(view, &form::PASSWORD[0], "16"))
                             (input(view, &form::PASSWORD[1], ""))
@@ -141,6 +143,13 @@ pub(super) fn render(view: &View, assets: &AssetPaths<'_>) -> Markup {
                             legend { (t("passphrase")) }
                             @for field in form::PASSPHRASE {
                                 (input(view, field, if field.kind == Kind::Number { "5" } else { "" }))
+                            }
+                        }
+                        fieldset #token-options hidden[!token] {
+                            legend { (t("chave")) }
+                            p.hint { (t("chave_hint")) }
+                            @for field in form::TOKEN {
+                                (input(view, field, if field.kind == Kind::Number { "128" } else { "" }))
                             }
                         }
                         (error(view, "form"))
@@ -182,6 +191,14 @@ fn input(view: &View, field: &Field, default: &str) -> Markup {
                     (text) " "
                     input type="number" name=(field.name) id=(field.name) data-field=(field.proto)
                         min="0" value=(value) aria-invalid=[invalid.then_some("true")];
+                },
+                Kind::Choice => label {
+                    (text) " "
+                    select name=(field.name) id=(field.name) data-field=(field.proto) aria-invalid=[invalid.then_some("true")] {
+                        @for (choice, word) in form::FORMATS {
+                            option value=(choice) selected[value == *choice] { (view.lang.t(word)) }
+                        }
+                    }
                 },
                 Kind::Text => label {
                     (text) " "

@@ -103,11 +103,16 @@ function showResult(secrets, bits, stored) {
   $("#copied").textContent = "";
 }
 
+// The kind the form asks for: senha, frase or chave (an API key).
+const mode = () => $('input[name="modo"]:checked').value;
+
 async function generate() {
   clearErrors("#generator");
-  const passphrase = $('input[name="modo"][value="frase"]').checked;
   try {
-    if (passphrase) {
+    if (mode() === "chave") {
+      const reply = await call("GenerateToken", request("#token-options"));
+      showResult([reply.token], reply.entropyBits || 0, false);
+    } else if (mode() === "frase") {
       const reply = await call("GeneratePassphrase", request("#passphrase-options"));
       showResult([reply.passphrase], reply.entropyBits || 0, reply.stored === true);
     } else {
@@ -186,9 +191,9 @@ async function loadHistory() {
 }
 
 function showMode() {
-  const passphrase = $('input[name="modo"][value="frase"]').checked;
-  $("#password-options").hidden = passphrase;
-  $("#passphrase-options").hidden = !passphrase;
+  $("#password-options").hidden = mode() !== "senha";
+  $("#passphrase-options").hidden = mode() !== "frase";
+  $("#token-options").hidden = mode() !== "chave";
 }
 
 let pending;
