@@ -116,7 +116,7 @@ pub(super) async fn token(args: ApiKeyArgs) -> Result<(), CommandError> {
     } = args;
     let request = GenerateTokenRequest {
         bits,
-        prefix,
+        prefix: prefix.unwrap_or_default(),
         format: format.map_or(TokenFormat::Unspecified, Into::into).into(),
     };
     let reply = client

@@ -226,9 +226,11 @@ pub struct ApiKeyArgs {
     #[arg(long, default_value_t = 0)]
     pub bits: u32,
     /// Written before the random part: 1-15 of a-z 0-9, then _ (gps_).
-    #[arg(long, default_value = "")]
-    pub prefix: String,
-    /// How the random part is written (default: base62).
+    /// Default: none.
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// How the random part is written: base62 (the default), hex,
+    /// base64url, base32 (Crockford) or uuid.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
 }
@@ -239,8 +241,8 @@ pub struct CheckTokenArgs {
     #[command(flatten)]
     /// Where and how to call the server.
     pub client: ClientArgs,
-    /// The format the token was minted in, when known (exact entropy);
-    /// default: any.
+    /// The format the token was minted in, when known (exact entropy):
+    /// base62, hex, base64url, base32 or uuid. Default: any.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
 }
