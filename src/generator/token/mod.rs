@@ -284,7 +284,9 @@ fn uuid_v4<R: CryptoRng + ?Sized>(rng: &mut R) -> String {
         if matches!(i, 4 | 6 | 8 | 10) {
             text.push('-');
         }
-        text.push_str(&format!("{byte:02x}"));
+        for nibble in [byte >> 4, byte & 0x0f] {
+            text.push(char::from(b"0123456789abcdef"[usize::from(nibble)]));
+        }
     }
     text
 }
