@@ -64,7 +64,8 @@ async fn reflection_v1_lists_services_and_describes_the_contract() {
                     "ListPasswords",
                     "GeneratePassphrase",
                     "CheckPassword",
-                    "StreamPasswords"
+                    "StreamPasswords",
+                    "ListPolicies"
                 ]
             );
         }

@@ -23,7 +23,11 @@ fn no_source_file_is_over_the_line_limit() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     rust_files(&root.join("src"), &mut files);
-    assert!(files.len() > 50, "found only {} files under src/", files.len());
+    assert!(
+        files.len() > 50,
+        "found only {} files under src/",
+        files.len()
+    );
     let mut over: Vec<String> = files
         .iter()
         .filter_map(|path| {

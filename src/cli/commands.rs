@@ -59,7 +59,7 @@ pub fn finish(result: Result<(), CommandError>) -> ExitCode {
 impl ClientArgs {
     /// A client connected to `--addr`, bounded by `--timeout`, with the
     /// credentials given.
-    async fn connect(
+    pub(super) async fn connect(
         &self,
     ) -> Result<PasswordServiceClient<InterceptedService<Channel, BearerToken>>, CommandError> {
         let options = self
@@ -70,7 +70,7 @@ impl ClientArgs {
     }
 
     /// A failed call, with what the hint needs to know.
-    fn failed(&self, status: Status) -> CommandError {
+    pub(super) fn failed(&self, status: Status) -> CommandError {
         CommandError::Status {
             status,
             tls_without_certificate: (self.addr.starts_with("https://")
@@ -80,7 +80,7 @@ impl ClientArgs {
     }
 
     /// Prints `reply` as `--json` asks.
-    fn print(&self, reply: &impl Render) {
+    pub(super) fn print(&self, reply: &impl Render) {
         if self.json {
             println!("{}", reply.json());
         } else {
@@ -91,7 +91,7 @@ impl ClientArgs {
 
 /// How a response is shown: JSON for scripts, text for people (secrets on
 /// stdout, remarks on stderr).
-trait Render {
+pub(super) trait Render {
     fn json(&self) -> Value;
     fn human(&self);
 }
@@ -271,6 +271,7 @@ pub async fn generate(args: GenerateArgs) -> Result<(), CommandError> {
         special_chars,
         count,
         no_store,
+        policy,
     } = args;
     let request = GeneratePasswordRequest {
         length,
@@ -287,6 +288,7 @@ pub async fn generate(args: GenerateArgs) -> Result<(), CommandError> {
         special_chars: special_chars.unwrap_or_default(),
         count,
         store: no_store.then_some(false),
+        policy: policy.unwrap_or_default(),
     };
     let reply = client
         .connect()
@@ -307,6 +309,7 @@ pub async fn passphrase(args: PassphraseArgs) -> Result<(), CommandError> {
         capitalize,
         numbers,
         no_store,
+        policy,
     } = args;
     let request = GeneratePassphraseRequest {
         word_count: words,
@@ -314,6 +317,7 @@ pub async fn passphrase(args: PassphraseArgs) -> Result<(), CommandError> {
         capitalize,
         include_number: numbers,
         store: no_store.then_some(false),
+        policy: policy.unwrap_or_default(),
     };
     let reply = client
         .connect()

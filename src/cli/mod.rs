@@ -6,6 +6,7 @@ pub mod args;
 pub mod commands;
 pub mod healthcheck;
 pub mod init_secrets;
+mod policies;
 pub mod reference;
 pub mod serve;
 
@@ -15,7 +16,7 @@ use clap::{Parser, Subcommand};
 use tonic_health::pb::health_check_response::ServingStatus;
 
 use self::args::{
-    CheckArgs, GenerateArgs, HealthcheckArgs, ListArgs, PassphraseArgs, TokenNewArgs,
+    CheckArgs, GenerateArgs, HealthcheckArgs, ListArgs, PassphraseArgs, PoliciesArgs, TokenNewArgs,
 };
 use self::serve::ServeArgs;
 use crate::config::ServerConfig;
@@ -51,6 +52,8 @@ pub enum Command {
     Passphrase(PassphraseArgs),
     /// List the most recent secrets of a running server, newest first.
     List(ListArgs),
+    /// List the named policies of a running server that you may use.
+    Policies(PoliciesArgs),
     /// Check the strength of a password read from stdin (never stored).
     Check(CheckArgs),
     /// Tokens for --auth-tokens-file.
@@ -95,6 +98,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Generate(args)) => commands::finish(commands::generate(args).await),
         Some(Command::Passphrase(args)) => commands::finish(commands::passphrase(args).await),
         Some(Command::List(args)) => commands::finish(commands::list(args).await),
+        Some(Command::Policies(args)) => commands::finish(policies::list(args).await),
         Some(Command::Check(args)) => commands::finish(commands::check(args).await),
     }
 }

@@ -5,6 +5,7 @@
 mod convert;
 mod error;
 mod password_service;
+mod policy;
 mod violations;
 
 pub use error::{ApiError, BusyReason};

@@ -26,6 +26,7 @@ impl Method {
         Method::new(PASSWORD_SERVICE, "ListPasswords"),
         Method::new(PASSWORD_SERVICE, "CheckPassword"),
         Method::new(PASSWORD_SERVICE, "StreamPasswords"),
+        Method::new(PASSWORD_SERVICE, "ListPolicies"),
         Method::new("grpc.health.v1.Health", "Check"),
         Method::new("grpc.health.v1.Health", "Watch"),
         Method::new("grpc.health.v1.Health", "List"),
@@ -148,13 +149,14 @@ pub(super) struct OutcomeLabels {
 }
 
 /// The files `src/reload.rs` reloads, as it names them.
-pub(super) const RELOADED_FILES: [&str; 6] = [
+pub(super) const RELOADED_FILES: [&str; 7] = [
     "tokens",
     "tls_cert",
     "tls_key",
     "tls_client_ca",
     "tls_client_scopes",
     "history_keys",
+    "policies",
 ];
 
 /// Which reloadable file failed to load.
