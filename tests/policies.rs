@@ -414,3 +414,11 @@ fn a_bad_file_at_start_is_refused() {
         "{stderr}"
     );
 }
+
+/// The documented example file loads (clients/test.sh serves it).
+#[test]
+fn the_example_file_in_docs_loads() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/policies.example.json");
+    let set = PolicySet::load(&path).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(set.len(), 3);
+}
