@@ -14,6 +14,7 @@ use std::sync::OnceLock;
 
 use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Lines waiting for the writer thread, at most (about 1 MiB of JSON).
 pub const QUEUED_LINES: usize = 4096;
@@ -73,18 +74,33 @@ pub fn init(format: LogFormat, level: &str) -> LogGuard {
             std::io::stderr(),
         ));
     let _ = DROPPED.set(writer.error_counter());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(writer);
-    let installed = match format {
-        LogFormat::Human => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-    };
+    // `try_init` also routes the `log` crate's records (dependencies') here.
+    let installed = subscriber(format, filter, ansi, writer).try_init();
     // Already installed (tests that start servers in one process): keep
     // the first; this writer is not used.
     LogGuard {
         _writer: installed.is_ok().then_some(guard),
+    }
+}
+
+/// The subscriber `init` installs, writing to `writer` (benches/log_line.rs
+/// measures the call line through it).
+pub fn subscriber<W>(
+    format: LogFormat,
+    filter: EnvFilter,
+    ansi: bool,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(writer);
+    match format {
+        LogFormat::Human => Box::new(builder.finish()),
+        LogFormat::Json => Box::new(builder.json().flatten_event(true).finish()),
     }
 }
 
