@@ -1,6 +1,8 @@
 //! Log output: human lines by default, JSON on request.
 //!
-//! Handlers record only non-secret fields (`#[instrument(skip_all, …)]`):
+//! Handlers record only non-secret fields (`#[instrument(level = "debug",
+//! skip_all, …)]`: at the default `info` a call pays for its one line, not
+//! for a span too):
 //! no request or response is ever logged whole.
 //!
 //! Lines are formatted where they are logged and written to stderr by a

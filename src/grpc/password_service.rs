@@ -182,7 +182,7 @@ impl PasswordService for PasswordServiceImpl {
 
 /// The calls themselves: validate → call the domain → convert.
 impl PasswordServiceImpl {
-    #[instrument(skip_all, fields(length = request.get_ref().length, count = request.get_ref().count))]
+    #[instrument(level = "debug", skip_all, fields(length = request.get_ref().length, count = request.get_ref().count))]
     async fn generate(
         &self,
         request: Request<GeneratePasswordRequest>,
@@ -245,7 +245,7 @@ impl PasswordServiceImpl {
         ))
     }
 
-    #[instrument(skip_all, fields(page_size = request.get_ref().page_size))]
+    #[instrument(level = "debug", skip_all, fields(page_size = request.get_ref().page_size))]
     async fn list(
         &self,
         request: Request<ListPasswordsRequest>,
@@ -297,7 +297,7 @@ impl PasswordServiceImpl {
         ))
     }
 
-    #[instrument(skip_all, fields(word_count = request.get_ref().word_count))]
+    #[instrument(level = "debug", skip_all, fields(word_count = request.get_ref().word_count))]
     async fn passphrase(
         &self,
         request: Request<GeneratePassphraseRequest>,
@@ -330,7 +330,7 @@ impl PasswordServiceImpl {
         }))
     }
 
-    #[instrument(skip_all)]
+    #[instrument(level = "debug", skip_all)]
     async fn check(
         &self,
         request: Request<CheckPasswordRequest>,
@@ -359,7 +359,7 @@ impl PasswordServiceImpl {
         Ok(Response::new(strength.into()))
     }
 
-    #[instrument(skip_all, fields(count = request.get_ref().count))]
+    #[instrument(level = "debug", skip_all, fields(count = request.get_ref().count))]
     async fn stream(
         &self,
         request: Request<StreamPasswordsRequest>,
