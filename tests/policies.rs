@@ -415,10 +415,16 @@ fn a_bad_file_at_start_is_refused() {
     );
 }
 
-/// The documented example file loads (clients/test.sh serves it).
+/// The documented example file (clients/test.sh serves it) and the
+/// Kubernetes component's copy load.
 #[test]
-fn the_example_file_in_docs_loads() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/policies.example.json");
-    let set = PolicySet::load(&path).unwrap_or_else(|error| panic!("{error}"));
-    assert_eq!(set.len(), 3);
+fn the_example_files_load() {
+    for file in [
+        "docs/policies.example.json",
+        "deploy/kubernetes/components/policies/policies.json",
+    ] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let set = PolicySet::load(&path).unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(set.len(), 3, "{file}");
+    }
 }
