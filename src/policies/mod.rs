@@ -186,68 +186,47 @@ fn validate(policy: Policy) -> Result<(Policy, PolicyOptions), Vec<String>> {
             None
         }
         Some(Options::Password(request)) => {
-            let mut inner = Vec::new();
             let GeneratePasswordRequest {
                 count,
                 store,
                 policy,
                 ..
             } = &request;
-            if *count != 0 {
-                inner.push("password.count: not in a policy (each call chooses it)".to_owned());
-            }
-            if store.is_some() {
-                inner.push("password.store: not in a policy (each call chooses it)".to_owned());
-            }
-            if !policy.is_empty() {
-                inner.push("password.policy: a policy cannot name another".to_owned());
-            }
-            match PasswordPolicy::new(PasswordOptions::from(&request)) {
-                Ok(domain) if inner.is_empty() => {
-                    Some((domain.entropy_bits(), PolicyOptions::Password(request)))
-                }
-                Ok(_) => {
-                    problems.extend(inner.into_iter().map(|p| format!("{label}: {p}")));
-                    None
-                }
-                Err(violations) => {
-                    problems.extend(inner.into_iter().map(|p| format!("{label}: {p}")));
-                    problems.extend(
-                        violations
-                            .into_iter()
-                            .map(|v| format!("{label}: password.{}: {}", v.field, v.description)),
-                    );
-                    None
-                }
-            }
+            let inner = [
+                (
+                    *count != 0,
+                    "password.count: not in a policy (each call chooses it)",
+                ),
+                (
+                    store.is_some(),
+                    "password.store: not in a policy (each call chooses it)",
+                ),
+                (
+                    !policy.is_empty(),
+                    "password.policy: a policy cannot name another",
+                ),
+            ];
+            let domain = PasswordPolicy::new(PasswordOptions::from(&request))
+                .map(|domain| domain.entropy_bits());
+            judged(&label, "password", &inner, domain, &mut problems)
+                .map(|bits| (bits, PolicyOptions::Password(request)))
         }
         Some(Options::Passphrase(request)) => {
-            let mut inner = Vec::new();
             let GeneratePassphraseRequest { store, policy, .. } = &request;
-            if store.is_some() {
-                inner.push("passphrase.store: not in a policy (each call chooses it)".to_owned());
-            }
-            if !policy.is_empty() {
-                inner.push("passphrase.policy: a policy cannot name another".to_owned());
-            }
-            match PassphrasePolicy::new(PassphraseOptions::from(&request)) {
-                Ok(domain) if inner.is_empty() => {
-                    Some((domain.entropy_bits(), PolicyOptions::Passphrase(request)))
-                }
-                Ok(_) => {
-                    problems.extend(inner.into_iter().map(|p| format!("{label}: {p}")));
-                    None
-                }
-                Err(violations) => {
-                    problems.extend(inner.into_iter().map(|p| format!("{label}: {p}")));
-                    problems.extend(
-                        violations
-                            .into_iter()
-                            .map(|v| format!("{label}: passphrase.{}: {}", v.field, v.description)),
-                    );
-                    None
-                }
-            }
+            let inner = [
+                (
+                    store.is_some(),
+                    "passphrase.store: not in a policy (each call chooses it)",
+                ),
+                (
+                    !policy.is_empty(),
+                    "passphrase.policy: a policy cannot name another",
+                ),
+            ];
+            let domain = PassphrasePolicy::new(PassphraseOptions::from(&request))
+                .map(|domain| domain.entropy_bits());
+            judged(&label, "passphrase", &inner, domain, &mut problems)
+                .map(|bits| (bits, PolicyOptions::Passphrase(request)))
         }
     };
     match checked {
@@ -264,6 +243,37 @@ fn validate(policy: Policy) -> Result<(Policy, PolicyOptions), Vec<String>> {
             Ok((message, options))
         }
         _ => Err(problems),
+    }
+}
+
+/// The strength of a policy's options, or `None` with what is wrong added
+/// to `problems`: the fields a policy may not hold (`inner`: set, and why)
+/// and the generator's violations, under `kind` (`password.length: …`).
+fn judged(
+    label: &str,
+    kind: &str,
+    inner: &[(bool, &str)],
+    domain: Result<f64, Vec<crate::generator::FieldViolation>>,
+    problems: &mut Vec<String>,
+) -> Option<f64> {
+    let before = problems.len();
+    problems.extend(
+        inner
+            .iter()
+            .filter(|(set, _)| *set)
+            .map(|(_, why)| format!("{label}: {why}")),
+    );
+    match domain {
+        Ok(bits) if problems.len() == before => Some(bits),
+        Ok(_) => None,
+        Err(violations) => {
+            problems.extend(
+                violations
+                    .into_iter()
+                    .map(|v| format!("{label}: {kind}.{}: {}", v.field, v.description)),
+            );
+            None
+        }
     }
 }
 
