@@ -32,6 +32,7 @@
 //! Tokens are never logged, nor echoed in errors; principal names are.
 
 pub mod layer;
+pub mod scope_map;
 pub mod scopes;
 pub mod tokens;
 
@@ -47,10 +48,8 @@ use crate::metrics::PrincipalLabel;
 use crate::tls::{ClientSan, ClientScopes};
 
 pub use layer::{Auth, AuthFuture, AuthLayer};
-pub use scopes::{
-    MAX_POLICY_NAME, POLICY_PREFIX, Requirement, Scope, Scopes, ScopesError, is_policy_name,
-    requirement,
-};
+pub use scope_map::{Requirement, requirement};
+pub use scopes::{MAX_POLICY_NAME, POLICY_PREFIX, Scope, Scopes, ScopesError, is_policy_name};
 pub use tokens::{TokenError, TokenTable, format_line, new_token};
 
 /// How a principal proved who it is.
