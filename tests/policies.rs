@@ -387,12 +387,14 @@ async fn the_policies_file_reloads_and_a_bad_one_keeps_the_last() {
         ["pin"],
         "the last good file stays"
     );
-    let logs = server.logs();
-    assert!(
+    // The log writer is a thread of its own: the line may trail the counter.
+    let logged = wait_until(Duration::from_secs(5), || async {
+        let logs = server.logs();
         logs.contains("reload failed")
-            && logs.contains("password.length: length must be between 4 and 1024"),
-        "{logs}"
-    );
+            && logs.contains("password.length: length must be between 4 and 1024")
+    })
+    .await;
+    assert!(logged, "{}", server.logs());
 }
 
 /// A bad file at start is a start-up error naming the flag and the problem.
