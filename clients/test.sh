@@ -57,7 +57,8 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
 pids+=($!)
 "$bin" --listen "127.0.0.1:$port" --redis-url "redis://127.0.0.1:$redis_port" \
   --history-cap 100 --redis-check-interval 200ms --metrics-listen off \
-  --anonymous-scopes all --history-keys-file ephemeral 2>"$work/server.log" &
+  --anonymous-scopes all --history-keys-file ephemeral \
+  --policies-file "$root/docs/policies.example.json" 2>"$work/server.log" &
 pids+=($!)
 target="127.0.0.1:$port"
 for _ in $(seq 100); do "$bin" healthcheck --addr "http://$target" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -71,6 +72,8 @@ rust_cli() {
     "$bin" passphrase --words 4 --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["passphrase"].split("-")) >= 4' &&
     "$bin" list --page-size 2 --json | python3 -c 'import json,sys; assert len(json.load(sys.stdin)["passwords"]) == 2' &&
     echo password | "$bin" check --json | python3 -c 'import json,sys; assert json.load(sys.stdin)["score"] == 0' &&
+    "$bin" policies | grep -q "^pin	password	19.9 bits	Six digits$" &&
+    [ "$("$bin" passphrase --policy recovery | wc -w)" -eq 8 ] &&
     ! "$bin" generate --length 3 2>"$work/err" && grep -q "length must be between 4 and 1024" "$work/err"
 }
 run "rust: giropops-senhas generate/passphrase/list/check" rust_cli

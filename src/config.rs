@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::auth::{Scopes, TokenTable};
 use crate::history::HistoryConfig;
+use crate::policies::PolicySet;
 use crate::tls::{ClientScopes, TlsFiles};
 
 /// Everything [`crate::server::serve`] needs.
@@ -32,6 +33,9 @@ pub struct ServerConfig {
     pub trust: TrustConfig,
     /// Browsers.
     pub web: WebConfig,
+    /// Named policies and the file they were read from (re-read like the
+    /// tokens); `None`: no policies.
+    pub policies: Option<(PathBuf, PolicySet)>,
 }
 
 /// What browsers get.
@@ -102,6 +106,7 @@ impl Default for ServerConfig {
             health_addr: None,
             trust: TrustConfig::default(),
             web: WebConfig::default(),
+            policies: None,
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod history;
 pub mod keyring;
 pub mod layers;
 pub mod metrics;
+pub mod policies;
 pub mod protocol;
 pub mod reload;
 pub mod server;

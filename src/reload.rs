@@ -1,6 +1,6 @@
 //! Reloading what can change while serving: the tokens file, the TLS
-//! certificate, key and client CA, the client scopes file and the history
-//! keys file (not an `ephemeral` key). Each is re-read on SIGHUP and every
+//! certificate, key and client CA, the client scopes file, the history
+//! keys file (not an `ephemeral` key) and the policies file. Each is re-read on SIGHUP and every
 //! [`RELOAD_INTERVAL`] (Kubernetes swaps mounted Secrets by symlink,
 //! without a signal). A new version replaces the old only if it loads
 //! completely (for TLS: and the key matches the certificate); otherwise the
@@ -19,6 +19,7 @@ use crate::auth::{Authenticator, TokenTable};
 use crate::config::RELOAD_INTERVAL;
 use crate::keyring::KeyRing;
 use crate::metrics::Metrics;
+use crate::policies::{Policies, PolicySet};
 use crate::tls::{ClientScopes, ReloadableTls};
 
 /// What to reload, and where to report.
@@ -33,6 +34,8 @@ pub struct Reloadable {
     pub client_scopes: Option<(PathBuf, Authenticator)>,
     /// The history keys (a ring loaded from a file; it knows which).
     pub keys: Option<KeyRing>,
+    /// The policies file and the policies it feeds.
+    pub policies: Option<(PathBuf, Policies)>,
     /// Where failures are counted.
     pub metrics: Metrics,
 }
@@ -45,9 +48,14 @@ impl Reloadable {
             tls,
             client_scopes,
             keys,
+            policies,
             metrics: _,
         } = self;
-        tokens.is_none() && tls.is_none() && client_scopes.is_none() && keys.is_none()
+        tokens.is_none()
+            && tls.is_none()
+            && client_scopes.is_none()
+            && keys.is_none()
+            && policies.is_none()
     }
 
     /// Reloads on SIGHUP and every [`RELOAD_INTERVAL`], until aborted.
@@ -123,6 +131,15 @@ impl Reloadable {
                     self.recovered(failing, "history_keys");
                 }
                 Err(error) => self.failed(failing, "history_keys", &error),
+            }
+        }
+        if let Some((path, policies)) = &self.policies {
+            match PolicySet::load(path) {
+                Ok(set) => {
+                    policies.replace(set);
+                    self.recovered(failing, "policies");
+                }
+                Err(error) => self.failed(failing, "policies", &error),
             }
         }
     }

@@ -1,11 +1,14 @@
 //! Log output: human lines by default, JSON on request.
 //!
-//! Handlers record only non-secret fields (`#[instrument(skip_all, …)]`):
+//! Handlers record only non-secret fields (`#[instrument(level = "debug",
+//! skip_all, …)]`: at the default `info` a call pays for its one line, not
+//! for a span too):
 //! no request or response is ever logged whole.
 //!
 //! Lines are formatted where they are logged and written to stderr by a
 //! thread of their own (tracing-appender's non-blocking writer): a slow
-//! stderr (a full pipe, a stalled collector) never blocks a tokio worker.
+//! stderr (a full pipe, a stalled collector) never blocks a tokio worker,
+//! and lines queued together leave in one write.
 //! Its queue holds [`QUEUED_LINES`] lines; past that, lines are dropped —
 //! counted, never silently: `giropops_log_lines_dropped_total`.
 
@@ -13,9 +16,13 @@ use std::sync::OnceLock;
 
 use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Lines waiting for the writer thread, at most (about 1 MiB of JSON).
 pub const QUEUED_LINES: usize = 4096;
+
+/// Bytes the writer thread gathers before a write(2), at most.
+const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
 /// The writer's count of dropped lines, once logging is set up.
 static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
@@ -60,20 +67,42 @@ pub fn init(format: LogFormat, level: &str) -> LogGuard {
         .lossy(true)
         .buffered_lines_limit(QUEUED_LINES)
         .thread_name("giropops-log-writer")
-        .finish(std::io::stderr());
+        // Buffered: the writer thread takes every line queued, then flushes
+        // once (tracing-appender flushes when its queue is empty), so a
+        // burst of calls costs one write(2), not one per line. Alone, a line
+        // is still written at once.
+        .finish(std::io::BufWriter::with_capacity(
+            WRITE_BUFFER_BYTES,
+            std::io::stderr(),
+        ));
     let _ = DROPPED.set(writer.error_counter());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(writer);
-    let installed = match format {
-        LogFormat::Human => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-    };
+    // `try_init` also routes the `log` crate's records (dependencies') here.
+    let installed = subscriber(format, filter, ansi, writer).try_init();
     // Already installed (tests that start servers in one process): keep
     // the first; this writer is not used.
     LogGuard {
         _writer: installed.is_ok().then_some(guard),
+    }
+}
+
+/// The subscriber `init` installs, writing to `writer` (benches/log_line.rs
+/// measures the call line through it).
+pub fn subscriber<W>(
+    format: LogFormat,
+    filter: EnvFilter,
+    ansi: bool,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(writer);
+    match format {
+        LogFormat::Human => Box::new(builder.finish()),
+        LogFormat::Json => Box::new(builder.json().flatten_event(true).finish()),
     }
 }
 

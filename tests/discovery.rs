@@ -65,6 +65,7 @@ async fn reflection_v1_lists_services_and_describes_the_contract() {
                     "GeneratePassphrase",
                     "CheckPassword",
                     "StreamPasswords",
+                    "ListPolicies",
                     "GenerateToken",
                     "CheckToken"
                 ]

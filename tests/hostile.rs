@@ -1170,14 +1170,19 @@ fn generate_request() -> impl Strategy<Value = GeneratePasswordRequest> {
             prop::option::of(any::<bool>()),
         ),
         (number(), number(), number(), number()),
-        (string(), string(), prop::option::of(any::<bool>())),
+        (
+            string(),
+            string(),
+            prop::option::of(any::<bool>()),
+            policy(),
+        ),
     )
         .prop_map(
             |(
                 (length, count, (numbers, specials, ambiguous)),
                 (lower, upper),
                 (min_lower, min_upper, min_digits, min_specials),
-                (exclude_chars, special_chars, store),
+                (exclude_chars, special_chars, store, policy),
             )| GeneratePasswordRequest {
                 length,
                 include_numbers: numbers,
@@ -1193,8 +1198,14 @@ fn generate_request() -> impl Strategy<Value = GeneratePasswordRequest> {
                 special_chars,
                 count,
                 store,
+                policy,
             },
         )
+}
+
+/// A policy name: mostly none (the options are then used), else hostile.
+fn policy() -> impl Strategy<Value = String> {
+    prop_oneof![4 => Just(String::new()), 1 => string()]
 }
 
 /// Stream counts: small enough to read whole in a test, or refused.
@@ -1224,17 +1235,21 @@ fn call() -> impl Strategy<Value = Call> {
             number(),
             prop::option::of(string()),
             any::<(bool, bool)>(),
-            prop::option::of(any::<bool>())
+            prop::option::of(any::<bool>()),
+            policy()
         )
-            .prop_map(|(word_count, separator, (capitalize, number), store)| {
-                Call::Passphrase(GeneratePassphraseRequest {
-                    word_count,
-                    separator,
-                    capitalize,
-                    include_number: number,
-                    store,
-                })
-            }),
+            .prop_map(
+                |(word_count, separator, (capitalize, number), store, policy)| {
+                    Call::Passphrase(GeneratePassphraseRequest {
+                        word_count,
+                        separator,
+                        capitalize,
+                        include_number: number,
+                        store,
+                        policy,
+                    })
+                }
+            ),
         (
             prop_oneof![string(), "[ -~]{200,300}", "\\PC{250,260}"],
             prop::collection::vec(string(), 0..20)

@@ -290,6 +290,7 @@ async fn passphrases() {
             capitalize: true,
             include_number: true,
             store: Some(false),
+            policy: String::new(),
         })
         .await
         .unwrap()

@@ -58,6 +58,7 @@ fn requests() -> impl Strategy<Value = GeneratePasswordRequest> {
                     special_chars,
                     count: 0,
                     store: None,
+                    policy: String::new(),
                 }
             },
         )

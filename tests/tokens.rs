@@ -231,6 +231,24 @@ async fn connect_json_and_grpc_web() {
 
 #[tokio::test]
 async fn generating_needs_generate_and_checking_check() {
+    // Policy scopes reach the generating calls, but mint no API key.
+    let policy_only = TestServer::start(ServerConfig {
+        trust: TrustConfig {
+            anonymous_scopes: Scopes::parse("policy:pin").unwrap(),
+            ..TrustConfig::default()
+        },
+        ..stateless_config()
+    })
+    .await;
+    let status = policy_only
+        .client()
+        .await
+        .generate_token(GenerateTokenRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert!(status.message().contains("`generate`"), "{status:?}");
+
     let server = TestServer::start(ServerConfig {
         trust: TrustConfig {
             anonymous_scopes: Scopes::parse("check").unwrap(),

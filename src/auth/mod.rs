@@ -32,6 +32,7 @@
 //! Tokens are never logged, nor echoed in errors; principal names are.
 
 pub mod layer;
+pub mod scope_map;
 pub mod scopes;
 pub mod tokens;
 
@@ -47,7 +48,8 @@ use crate::metrics::PrincipalLabel;
 use crate::tls::{ClientSan, ClientScopes};
 
 pub use layer::{Auth, AuthFuture, AuthLayer};
-pub use scopes::{Requirement, Scope, Scopes, ScopesError, requirement};
+pub use scope_map::{Requirement, requirement};
+pub use scopes::{MAX_POLICY_NAME, POLICY_PREFIX, Scope, Scopes, ScopesError, is_policy_name};
 pub use tokens::{TokenError, TokenTable, format_line, new_token};
 
 /// How a principal proved who it is.
@@ -233,10 +235,13 @@ impl Authenticator {
             // The file's scope words were checked when it was loaded.
             Some((san, granted)) => Principal::certificate(
                 san.as_str(),
-                granted
-                    .iter()
-                    .filter_map(|word| Scope::from_name(word))
-                    .collect(),
+                granted.iter().fold(Scopes::none(), |scopes, word| {
+                    match (word.strip_prefix(POLICY_PREFIX), Scope::from_name(word)) {
+                        (Some(policy), _) => scopes.with_policy(policy),
+                        (None, Some(scope)) => scopes.with(scope),
+                        (None, None) => scopes,
+                    }
+                }),
             ),
             None => self.shared.anonymous.clone(),
         }
@@ -342,7 +347,7 @@ impl Authenticator {
             Requirement::Authenticated if anonymous_needs_token => Err(Status::unauthenticated(
                 format!("a token is required: {SEND_A_TOKEN}"),
             )),
-            Requirement::Scope(scope) if !principal.scopes.grants(scope) => {
+            Requirement::Scope(scope) if !principal.scopes.reaches(scope) => {
                 Err(if anonymous_needs_token {
                     Status::unauthenticated(format!(
                         "a token is required: this call needs the `{scope}` scope, which calls \

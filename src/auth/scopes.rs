@@ -1,18 +1,15 @@
-//! Scopes (what a principal may do) and the scope map (what each RPC path
-//! needs).
+//! Scopes: what a principal may do (the scope map, `scope_map`, says what
+//! each RPC path needs).
 //!
 //! The scope names are `generate`, `check`, `history` (the caller's own
-//! history) and `history:all` (everyone's, which includes the caller's
-//! own: [`Scopes::grants`]). A list is written comma-separated, or as one
-//! of the words `none` and `all`; the same grammar serves the tokens file
-//! and `--anonymous-scopes`.
-//!
-//! The scope map is closed: a path it does not name is refused
-//! ([`Requirement::Denied`]), so a method added to the server is never
-//! open by accident.
+//! history), `history:all` (everyone's, which includes the caller's
+//! own: [`Scopes::grants`]) and `policy:NAME` (only that named policy). A
+//! list is written comma-separated, or as one of the words `none` and
+//! `all`; the same grammar serves the tokens file and `--anonymous-scopes`.
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// One scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -70,18 +67,34 @@ impl fmt::Display for Scope {
 
 /// A set of scopes. Displays as its canonical list (`generate,check`), or
 /// `none` when empty; [`Scopes::parse`] reads that back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Scopes(u8);
+///
+/// Besides the four scopes, a set may name policies (`policy:NAME`): a
+/// principal with policies and without `generate` may generate only with
+/// those policies (the handler checks the name: [`Scopes::may_use_policy`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Scopes {
+    bits: u8,
+    /// The `policy:NAME` scopes, sorted, each once; `None` when there are
+    /// none.
+    policies: Option<Arc<[Arc<str>]>>,
+}
 
 impl Scopes {
     /// No scope.
     pub const fn none() -> Scopes {
-        Scopes(0)
+        Scopes::of_bits(0)
+    }
+
+    const fn of_bits(bits: u8) -> Scopes {
+        Scopes {
+            bits,
+            policies: None,
+        }
     }
 
     /// Every scope.
     pub const fn all() -> Scopes {
-        Scopes(
+        Scopes::of_bits(
             Scope::Generate.bit()
                 | Scope::Check.bit()
                 | Scope::History.bit()
@@ -91,44 +104,83 @@ impl Scopes {
 
     /// The default scopes of callers without a token: `generate,check`.
     pub const fn anonymous_default() -> Scopes {
-        Scopes(Scope::Generate.bit() | Scope::Check.bit())
+        Scopes::of_bits(Scope::Generate.bit() | Scope::Check.bit())
     }
 
     /// This set with `scope` added.
     #[must_use]
-    pub const fn with(self, scope: Scope) -> Scopes {
-        Scopes(self.0 | scope.bit())
+    pub fn with(self, scope: Scope) -> Scopes {
+        Scopes {
+            bits: self.bits | scope.bit(),
+            ..self
+        }
+    }
+
+    /// This set with the scope `policy:NAME` added.
+    #[must_use]
+    pub fn with_policy(self, name: &str) -> Scopes {
+        let mut names: Vec<Arc<str>> = self.policies().to_vec();
+        if let Err(at) = names.binary_search_by(|known| (**known).cmp(name)) {
+            names.insert(at, Arc::from(name));
+        }
+        Scopes {
+            policies: Some(names.into()),
+            ..self
+        }
     }
 
     /// Whether `scope` is in the set, as written (see [`Scopes::grants`]).
-    pub const fn contains(self, scope: Scope) -> bool {
-        self.0 & scope.bit() != 0
+    pub const fn contains(&self, scope: Scope) -> bool {
+        self.bits & scope.bit() != 0
     }
 
     /// Whether the set allows what `scope` allows: `history:all` grants
     /// `history` too (everyone's history includes one's own).
-    pub const fn grants(self, scope: Scope) -> bool {
+    pub const fn grants(&self, scope: Scope) -> bool {
         match scope {
             Scope::History => self.contains(Scope::History) || self.contains(Scope::HistoryAll),
             _ => self.contains(scope),
         }
     }
 
-    /// Whether the set is empty.
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
+    /// Whether a call needing `scope` may reach its handler: as
+    /// [`Scopes::grants`], and for `generate`, also a set of policies only
+    /// (the handler then requires one of them by name).
+    pub fn reaches(&self, scope: Scope) -> bool {
+        self.grants(scope) || (scope == Scope::Generate && !self.policies().is_empty())
     }
 
-    /// The scopes in the set, in canonical order.
-    pub fn iter(self) -> impl Iterator<Item = Scope> {
+    /// Whether the set allows generating with the policy `name`: any policy
+    /// with `generate`, else only those it names.
+    pub fn may_use_policy(&self, name: &str) -> bool {
+        self.contains(Scope::Generate)
+            || self
+                .policies()
+                .binary_search_by(|known| (**known).cmp(name))
+                .is_ok()
+    }
+
+    /// The policies the set names (`policy:NAME`), sorted.
+    pub fn policies(&self) -> &[Arc<str>] {
+        self.policies.as_deref().unwrap_or_default()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.bits == 0 && self.policies().is_empty()
+    }
+
+    /// The scopes in the set, in canonical order (policies aside).
+    pub fn iter(&self) -> impl Iterator<Item = Scope> + use<> {
+        let bits = self.bits;
         Scope::ALL
             .into_iter()
-            .filter(move |scope| self.contains(*scope))
+            .filter(move |scope| bits & scope.bit() != 0)
     }
 
-    /// Parses a comma-separated list of scope names (`generate,history`;
-    /// spaces around names are ignored; a name twice is the same as once),
-    /// or one of the words `none` and `all`.
+    /// Parses a comma-separated list of scope names (`generate,history`,
+    /// `policy:db-password`; spaces around names are ignored; a name twice
+    /// is the same as once), or one of the words `none` and `all`.
     pub fn parse(list: &str) -> Result<Scopes, ScopesError> {
         match list.trim() {
             "" => return Err(ScopesError::Empty),
@@ -144,6 +196,13 @@ impl Scopes {
             if item == "none" || item == "all" {
                 return Err(ScopesError::WordInList);
             }
+            if let Some(name) = item.strip_prefix(POLICY_PREFIX) {
+                if !is_policy_name(name) {
+                    return Err(ScopesError::PolicyName(shown(name)));
+                }
+                scopes = scopes.with_policy(name);
+                continue;
+            }
             match Scope::from_name(item) {
                 Some(scope) => scopes = scopes.with(scope),
                 None => return Err(ScopesError::Unknown(shown(item))),
@@ -153,16 +212,37 @@ impl Scopes {
     }
 }
 
+/// The prefix of a policy scope: `policy:db-password`.
+pub const POLICY_PREFIX: &str = "policy:";
+
+/// Longest policy name.
+pub const MAX_POLICY_NAME: usize = 64;
+
+/// Whether `name` is a valid policy name: 1 to [`MAX_POLICY_NAME`] of
+/// `a-z`, `0-9`, `-`, `_`, `.`, starting with a letter or digit.
+pub fn is_policy_name(name: &str) -> bool {
+    (1..=MAX_POLICY_NAME).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+        })
+}
+
 impl fmt::Display for Scopes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_empty() {
             return f.write_str("none");
         }
-        for (i, scope) in self.iter().enumerate() {
+        let names = self.iter().map(|scope| scope.name().to_owned()).chain(
+            self.policies()
+                .iter()
+                .map(|name| format!("{POLICY_PREFIX}{name}")),
+        );
+        for (i, name) in names.enumerate() {
             if i > 0 {
                 f.write_str(",")?;
             }
-            f.write_str(scope.name())?;
+            f.write_str(&name)?;
         }
         Ok(())
     }
@@ -206,69 +286,18 @@ pub enum ScopesError {
     /// `none` or `all` next to other names.
     #[error("`none` and `all` stand alone, not in a list")]
     WordInList,
+    /// `policy:` followed by no valid policy name.
+    #[error("{}: a policy name is 1 to 64 of a-z, 0-9, '-', '_' and '.', starting with a letter or digit", match .0 {
+        Some(name) => format!("bad policy name `{name}` in `policy:`"),
+        None => "a bad policy name in `policy:` (not shown)".to_owned(),
+    })]
+    PolicyName(Option<String>),
     /// A name that is no scope (shown when it is short and printable).
-    #[error("{}: the scopes are generate, check, history, history:all", match .0 {
+    #[error("{}: the scopes are generate, check, history, history:all and policy:NAME", match .0 {
         Some(name) => format!("unknown scope `{name}`"),
         None => "an unknown scope name (not shown)".to_owned(),
     })]
     Unknown(Option<String>),
-}
-
-/// What a call on a path needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Requirement {
-    /// Anyone, with or without a token, even an invalid one (health: a
-    /// probe must never be refused).
-    Open,
-    /// Any authenticated principal (a valid token or a client
-    /// certificate) when tokens are configured; anyone otherwise
-    /// (reflection).
-    Authenticated,
-    /// A principal whose scopes grant this scope.
-    Scope(Scope),
-    /// Nobody: the path is not in the scope map.
-    Denied,
-}
-
-/// The gRPC path prefix of PasswordService.
-const PASSWORD_SERVICE: &str = "/giropops.v1.PasswordService/";
-/// The gRPC path prefix of the health service.
-const HEALTH_SERVICE: &str = "/grpc.health.v1.Health/";
-/// The reflection paths, v1 and v1alpha.
-const REFLECTION: [&str; 2] = [
-    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-];
-
-/// The scope map: what a call on `path` (`/package.Service/Method`) needs.
-///
-/// Every PasswordService method needs one scope (ListPasswords needs
-/// `history`; its handler decides own vs everyone's from the principal's
-/// `history:all`); health is open; reflection needs authentication when
-/// tokens are configured; anything else is [`Requirement::Denied`].
-pub fn requirement(path: &str) -> Requirement {
-    if let Some(method) = path.strip_prefix(PASSWORD_SERVICE) {
-        return match method {
-            "GeneratePassword" | "GeneratePassphrase" | "StreamPasswords" | "GenerateToken" => {
-                Requirement::Scope(Scope::Generate)
-            }
-            "CheckPassword" | "CheckToken" => Requirement::Scope(Scope::Check),
-            "ListPasswords" => Requirement::Scope(Scope::History),
-            _ => Requirement::Denied,
-        };
-    }
-    if let Some(method) = path.strip_prefix(HEALTH_SERVICE) {
-        // Any method of the health service, but only one path segment.
-        return if !method.is_empty() && !method.contains('/') {
-            Requirement::Open
-        } else {
-            Requirement::Denied
-        };
-    }
-    if REFLECTION.contains(&path) {
-        return Requirement::Authenticated;
-    }
-    Requirement::Denied
 }
 
 #[cfg(test)]
@@ -276,10 +305,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn policy_scopes_parse_display_and_allow_only_their_policies() {
+        let scopes = Scopes::parse("check, policy:pin,policy:db-password,policy:pin").unwrap();
+        assert_eq!(scopes.to_string(), "check,policy:db-password,policy:pin");
+        assert_eq!(Scopes::parse(&scopes.to_string()), Ok(scopes.clone()));
+        assert!(scopes.may_use_policy("pin") && scopes.may_use_policy("db-password"));
+        assert!(!scopes.may_use_policy("api-key"));
+        assert!(!scopes.grants(Scope::Generate));
+        assert!(
+            scopes.reaches(Scope::Generate),
+            "policy scopes reach the handler"
+        );
+        assert!(!scopes.reaches(Scope::History));
+        assert!(Scopes::parse("generate").unwrap().may_use_policy("any"));
+        assert!(!Scopes::parse("check").unwrap().reaches(Scope::Generate));
+        assert!(!Scopes::parse("policy:pin").unwrap().is_empty());
+        for bad in ["policy:", "policy:Pin", "policy:-x", "policy:a b"] {
+            assert!(
+                matches!(Scopes::parse(bad), Err(ScopesError::PolicyName(_))),
+                "{bad}"
+            );
+        }
+        // A long bad name may be a pasted token: not echoed.
+        let long = format!("policy:GPS_{}", "a".repeat(40));
+        assert_eq!(Scopes::parse(&long), Err(ScopesError::PolicyName(None)));
+    }
+
+    #[test]
     fn parses_lists_and_words() {
         let generate_history = Scopes::none().with(Scope::Generate).with(Scope::History);
-        assert_eq!(Scopes::parse("generate,history"), Ok(generate_history));
-        assert_eq!(Scopes::parse(" history , generate "), Ok(generate_history));
+        assert_eq!(
+            Scopes::parse("generate,history"),
+            Ok(generate_history.clone())
+        );
+        assert_eq!(
+            Scopes::parse(" history , generate "),
+            Ok(generate_history.clone())
+        );
         assert_eq!(
             Scopes::parse("generate,generate,history"),
             Ok(generate_history)
@@ -366,58 +428,5 @@ mod tests {
         assert!(own.grants(Scope::History));
         assert!(!own.grants(Scope::HistoryAll));
         assert!(!Scopes::anonymous_default().grants(Scope::History));
-    }
-
-    #[test]
-    fn the_scope_map() {
-        let service = "/giropops.v1.PasswordService/";
-        for (method, scope) in [
-            ("GeneratePassword", Scope::Generate),
-            ("GeneratePassphrase", Scope::Generate),
-            ("StreamPasswords", Scope::Generate),
-            ("CheckPassword", Scope::Check),
-            ("GenerateToken", Scope::Generate),
-            ("CheckToken", Scope::Check),
-            ("ListPasswords", Scope::History),
-        ] {
-            assert_eq!(
-                requirement(&format!("{service}{method}")),
-                Requirement::Scope(scope)
-            );
-        }
-        for method in ["Check", "Watch", "List"] {
-            assert_eq!(
-                requirement(&format!("/grpc.health.v1.Health/{method}")),
-                Requirement::Open
-            );
-        }
-        for path in REFLECTION {
-            assert_eq!(requirement(path), Requirement::Authenticated);
-        }
-        for path in [
-            "",
-            "/",
-            "/giropops.v1.PasswordService/",
-            "/giropops.v1.PasswordService/DeleteEverything",
-            "/giropops.v1.PasswordService/GeneratePassword/x",
-            "/giropops.v1.PasswordService/generatepassword",
-            "/giropops.v2.PasswordService/GeneratePassword",
-            "giropops.v1.PasswordService/GeneratePassword",
-            "/grpc.health.v1.Health/",
-            "/grpc.health.v1.Health/Check/x",
-            "/grpc.reflection.v1.ServerReflection/Other",
-            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo/",
-            "/unknown/unknown",
-        ] {
-            assert_eq!(requirement(path), Requirement::Denied, "{path:?}");
-        }
-    }
-
-    #[test]
-    fn every_known_method_is_in_the_scope_map() {
-        for method in crate::metrics::Method::KNOWN {
-            let path = format!("/{}/{}", method.service, method.method);
-            assert_ne!(requirement(&path), Requirement::Denied, "{path}");
-        }
     }
 }

@@ -127,6 +127,9 @@ pub struct GenerateArgs {
     /// Do not add them to the history.
     #[arg(long)]
     pub no_store: bool,
+    /// Use the server's named policy (see `policies`) instead of options.
+    #[arg(long)]
+    pub policy: Option<String>,
 }
 
 /// `passphrase` options.
@@ -150,6 +153,17 @@ pub struct PassphraseArgs {
     /// Do not add it to the history.
     #[arg(long)]
     pub no_store: bool,
+    /// Use the server's named policy (see `policies`) instead of options.
+    #[arg(long)]
+    pub policy: Option<String>,
+}
+
+/// `policies` options.
+#[derive(Debug, Args)]
+pub struct PoliciesArgs {
+    #[command(flatten)]
+    /// Where and how to call the server.
+    pub client: ClientArgs,
 }
 
 /// `list` options.

@@ -274,6 +274,7 @@ pub async fn generate(args: GenerateArgs) -> Result<(), CommandError> {
         special_chars,
         count,
         no_store,
+        policy,
     } = args;
     let request = GeneratePasswordRequest {
         length,
@@ -290,6 +291,7 @@ pub async fn generate(args: GenerateArgs) -> Result<(), CommandError> {
         special_chars: special_chars.unwrap_or_default(),
         count,
         store: no_store.then_some(false),
+        policy: policy.unwrap_or_default(),
     };
     let reply = client
         .connect()
@@ -310,6 +312,7 @@ pub async fn passphrase(args: PassphraseArgs) -> Result<(), CommandError> {
         capitalize,
         numbers,
         no_store,
+        policy,
     } = args;
     let request = GeneratePassphraseRequest {
         word_count: words,
@@ -317,6 +320,7 @@ pub async fn passphrase(args: PassphraseArgs) -> Result<(), CommandError> {
         capitalize,
         include_number: numbers,
         store: no_store.then_some(false),
+        policy: policy.unwrap_or_default(),
     };
     let reply = client
         .connect()

@@ -7,6 +7,7 @@ pub mod args;
 pub mod commands;
 pub mod healthcheck;
 pub mod init_secrets;
+mod policies;
 pub mod reference;
 pub mod serve;
 
@@ -16,8 +17,8 @@ use clap::{Parser, Subcommand};
 use tonic_health::pb::health_check_response::ServingStatus;
 
 use self::args::{
-    CheckArgs, CheckTokenArgs, GenerateArgs, HealthcheckArgs, ListArgs, PassphraseArgs, TokenArgs,
-    TokenNewArgs,
+    CheckArgs, CheckTokenArgs, GenerateArgs, HealthcheckArgs, ListArgs, PassphraseArgs,
+    PoliciesArgs, TokenArgs, TokenNewArgs,
 };
 use self::serve::ServeArgs;
 use crate::config::ServerConfig;
@@ -53,6 +54,8 @@ pub enum Command {
     Passphrase(PassphraseArgs),
     /// List the most recent secrets of a running server, newest first.
     List(ListArgs),
+    /// List the named policies of a running server that you may use.
+    Policies(PoliciesArgs),
     /// Check the strength of a password read from stdin (never stored).
     Check(CheckArgs),
     /// Generate an API key on a running server (prefix, random part,
@@ -113,6 +116,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Some(Command::Generate(args)) => commands::finish(commands::generate(args).await),
         Some(Command::Passphrase(args)) => commands::finish(commands::passphrase(args).await),
         Some(Command::List(args)) => commands::finish(commands::list(args).await),
+        Some(Command::Policies(args)) => commands::finish(policies::list(args).await),
         Some(Command::Check(args)) => commands::finish(commands::check(args).await),
     }
 }

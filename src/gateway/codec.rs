@@ -59,6 +59,12 @@ impl Codec {
             .find(|candidate| candidate.name() == method)
     }
 
+    /// The descriptor of the message named `full_name`
+    /// (`giropops.v1.Policy`), if the contract has it.
+    pub fn message_descriptor(&self, full_name: &str) -> Option<MessageDescriptor> {
+        self.pool.get_message_by_name(full_name)
+    }
+
     /// A JSON message of type `descriptor`, as protobuf bytes.
     pub fn json_to_proto(
         &self,

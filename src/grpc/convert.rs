@@ -30,6 +30,8 @@ impl From<&GeneratePasswordRequest> for PasswordOptions {
             // Batch options, not password options: see `BatchOptions`.
             count: _,
             store: _,
+            // Resolved before conversion: see `policy`.
+            policy: _,
         } = request;
         PasswordOptions {
             length: match length {
@@ -59,6 +61,7 @@ impl From<&GeneratePassphraseRequest> for PassphraseOptions {
             capitalize,
             include_number,
             store: _,
+            policy: _,
         } = request;
         PassphraseOptions {
             word_count: match word_count {

@@ -14,6 +14,9 @@ pub enum ApiError {
     /// The request broke one or more rules; nothing was done.
     #[error("invalid request")]
     InvalidArgument(Vec<FieldViolation>),
+    /// The caller may not do this (a policy its scopes do not name).
+    #[error("{0}")]
+    PermissionDenied(String),
     /// The server runs with history off (cap 0).
     #[error("password history is off on this server (history cap is 0)")]
     HistoryDisabled,
@@ -64,6 +67,7 @@ impl From<ApiError> for Status {
                     ErrorDetails::with_bad_request(violations),
                 )
             }
+            ApiError::PermissionDenied(message) => Status::permission_denied(message),
             ApiError::HistoryDisabled => {
                 Status::failed_precondition(ApiError::HistoryDisabled.to_string())
             }

@@ -8,9 +8,11 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use tracing::instrument;
 
+use super::caller;
 use super::error::{ApiError, BusyReason};
+use super::policy::{passphrase_options, password_options};
 use super::violations::{count_or_default, with_request_violations};
-use crate::auth::{Principal, Scope, Scopes};
+use crate::auth::{Principal, Scope};
 use crate::generator::{
     FieldViolation, MAX_LENGTH, PassphraseOptions, PassphrasePolicy, PasswordOptions,
     PasswordPolicy, generate_passphrase, generate_password, score_password, validate_check,
@@ -18,12 +20,14 @@ use crate::generator::{
 use crate::history::{History, Record};
 use crate::layers::shed::{Reservation, ResponseBudget};
 use crate::metrics::{Metrics, SecretKind};
+use crate::policies::Policies;
 use crate::proto::v1::password_service_server::PasswordService;
 use crate::proto::v1::{
     CheckPasswordRequest, CheckPasswordResponse, CheckTokenRequest, CheckTokenResponse,
     GeneratePassphraseRequest, GeneratePassphraseResponse, GeneratePasswordRequest,
     GeneratePasswordResponse, GenerateTokenRequest, GenerateTokenResponse, ListPasswordsRequest,
-    ListPasswordsResponse, StreamPasswordsRequest, StreamPasswordsResponse,
+    ListPasswordsResponse, ListPoliciesRequest, ListPoliciesResponse, StreamPasswordsRequest,
+    StreamPasswordsResponse,
 };
 
 pub use crate::proto::v1::password_service_server::PasswordServiceServer;
@@ -74,6 +78,8 @@ pub struct PasswordServiceImpl {
     /// one), so the others stay free for every other call; the rest wait up
     /// to [`CHECK_QUEUE_WAIT`], then RESOURCE_EXHAUSTED.
     cpu: Arc<Semaphore>,
+    /// The named policies (`--policies-file`; none by default).
+    policies: Policies,
 }
 
 impl PasswordServiceImpl {
@@ -86,7 +92,18 @@ impl PasswordServiceImpl {
             metrics,
             limits,
             cpu: Arc::new(Semaphore::new((cores / 2).max(1))),
+            policies: Policies::default(),
         }
+    }
+
+    /// This service with the named `policies` (shared with the reloader).
+    pub fn with_policies(self, policies: Policies) -> Self {
+        PasswordServiceImpl { policies, ..self }
+    }
+
+    /// The named policies.
+    pub(super) fn policies(&self) -> &Policies {
+        &self.policies
     }
 
     /// Reserves `bytes` of the response budget for the reply to `request`.
@@ -148,6 +165,13 @@ impl PasswordService for PasswordServiceImpl {
         self.check(request).await
     }
 
+    async fn list_policies(
+        &self,
+        request: Request<ListPoliciesRequest>,
+    ) -> Result<Response<ListPoliciesResponse>, Status> {
+        self.list_policies(request).await
+    }
+
     type StreamPasswordsStream = ReceiverStream<Result<StreamPasswordsResponse, Status>>;
 
     async fn stream_passwords(
@@ -174,20 +198,18 @@ impl PasswordService for PasswordServiceImpl {
 
 /// The calls themselves: validate → call the domain → convert.
 impl PasswordServiceImpl {
-    #[instrument(skip_all, fields(length = request.get_ref().length, count = request.get_ref().count))]
+    #[instrument(level = "debug", skip_all, fields(length = request.get_ref().length, count = request.get_ref().count))]
     async fn generate(
         &self,
         request: Request<GeneratePasswordRequest>,
     ) -> Result<Response<GeneratePasswordResponse>, Status> {
+        let principal = caller(&request);
+        let policies = self.policies.current();
+        let options = password_options(&policies, &principal, request.get_ref(), "policy")?;
         let mut violations = Vec::new();
-        let count = count_or_default(
-            "count",
-            request.get_ref().count,
-            1,
-            MAX_BATCH,
-            &mut violations,
-        );
-        let policy = PasswordPolicy::new(PasswordOptions::from(request.get_ref()));
+        let count = count_or_default("count", options.count, 1, MAX_BATCH, &mut violations);
+        let store = options.store.unwrap_or(true);
+        let policy = PasswordPolicy::new(PasswordOptions::from(&*options));
         let policy = with_request_violations(policy, violations)?;
         let chars = count * policy.length();
         if chars > self.limits.max_response_bytes {
@@ -203,8 +225,6 @@ impl PasswordServiceImpl {
         }
         // Both the list and the first password again, plus framing.
         let reservation = self.reserve(&request, chars + policy.length() + 8 * count + 64)?;
-        let principal = caller(&request);
-        let request = request.into_inner();
 
         let records = if chars > BLOCKING_BATCH_CHARS {
             // Like strength checks: on at most half the cores at once.
@@ -223,9 +243,7 @@ impl PasswordServiceImpl {
             generate_records(&policy, count)
         };
         self.metrics.generated(SecretKind::Password, count as u64);
-        let stored = self
-            .store(&principal, &records, request.store.unwrap_or(true))
-            .await?;
+        let stored = self.store(&principal, &records, store).await?;
         tracing::debug!(count, stored, "passwords generated");
         let first = &records[0];
         Ok(with_reservation(
@@ -243,7 +261,7 @@ impl PasswordServiceImpl {
         ))
     }
 
-    #[instrument(skip_all, fields(page_size = request.get_ref().page_size))]
+    #[instrument(level = "debug", skip_all, fields(page_size = request.get_ref().page_size))]
     async fn list(
         &self,
         request: Request<ListPasswordsRequest>,
@@ -295,15 +313,16 @@ impl PasswordServiceImpl {
         ))
     }
 
-    #[instrument(skip_all, fields(word_count = request.get_ref().word_count))]
+    #[instrument(level = "debug", skip_all, fields(word_count = request.get_ref().word_count))]
     async fn passphrase(
         &self,
         request: Request<GeneratePassphraseRequest>,
     ) -> Result<Response<GeneratePassphraseResponse>, Status> {
         let principal = caller(&request);
-        let request = request.into_inner();
+        let policies = self.policies.current();
+        let request = passphrase_options(&policies, &principal, request.get_ref())?;
         let policy =
-            PassphrasePolicy::new(PassphraseOptions::from(&request)).map_err(ApiError::from)?;
+            PassphrasePolicy::new(PassphraseOptions::from(&*request)).map_err(ApiError::from)?;
         let generated = generate_passphrase(&policy, &mut rand::rng());
         self.metrics.generated(SecretKind::Passphrase, 1);
         let record = Record::new(
@@ -327,7 +346,7 @@ impl PasswordServiceImpl {
         }))
     }
 
-    #[instrument(skip_all)]
+    #[instrument(level = "debug", skip_all)]
     async fn check(
         &self,
         request: Request<CheckPasswordRequest>,
@@ -356,13 +375,16 @@ impl PasswordServiceImpl {
         Ok(Response::new(strength.into()))
     }
 
-    #[instrument(skip_all, fields(count = request.get_ref().count))]
+    #[instrument(level = "debug", skip_all, fields(count = request.get_ref().count))]
     async fn stream(
         &self,
         request: Request<StreamPasswordsRequest>,
     ) -> Result<Response<ReceiverStream<Result<StreamPasswordsResponse, Status>>>, Status> {
+        let principal = caller(&request);
         let StreamPasswordsRequest { options, count } = request.into_inner();
         let options = options.unwrap_or_default();
+        let policies = self.policies.current();
+        let options = password_options(&policies, &principal, &options, "options.policy")?;
         let mut violations = Vec::new();
         let count = count_or_default("count", count, 1, MAX_STREAM, &mut violations);
         if options.count > 1 {
@@ -381,7 +403,7 @@ impl PasswordServiceImpl {
             ));
         }
         let policy = with_request_violations(
-            PasswordPolicy::new(PasswordOptions::from(&options)),
+            PasswordPolicy::new(PasswordOptions::from(&*options)),
             violations,
         )?;
 
@@ -402,17 +424,6 @@ impl PasswordServiceImpl {
         });
         Ok(Response::new(ReceiverStream::new(receiver)))
     }
-}
-
-/// Who is calling: the auth layer puts the principal in every request it
-/// lets through; without one (no auth layer), a principal that may do
-/// nothing that needs a scope here.
-fn caller<T>(request: &Request<T>) -> Principal {
-    request
-        .extensions()
-        .get::<Principal>()
-        .cloned()
-        .unwrap_or_else(|| Principal::anonymous(Scopes::none()))
 }
 
 /// `count` passwords of `policy`, stamped now.

@@ -6,9 +6,12 @@
 use tonic::{Request, Response, Status};
 use tracing::instrument;
 
+use super::caller;
 use super::convert::token_format;
+use super::error::ApiError;
 use super::password_service::PasswordServiceImpl;
 use super::violations::with_request_violations;
+use crate::auth::Scope;
 use crate::generator::{
     DEFAULT_TOKEN_FORMAT, TokenOptions, TokenPolicy, check_token, generate_token, validate_token,
 };
@@ -24,6 +27,16 @@ impl PasswordServiceImpl {
         &self,
         request: Request<GenerateTokenRequest>,
     ) -> Result<Response<GenerateTokenResponse>, Status> {
+        // The auth layer lets `policy:` scopes reach generating calls (the
+        // handler then requires a policy): an API key is no policy's.
+        let principal = caller(&request);
+        if !principal.scopes.grants(Scope::Generate) {
+            return Err(ApiError::PermissionDenied(format!(
+                "GenerateToken needs the scope `generate` (policy scopes allow only their policies); {principal} has {}",
+                principal.scopes
+            ))
+            .into());
+        }
         let GenerateTokenRequest {
             bits,
             prefix,
@@ -81,11 +94,48 @@ mod tests {
         PasswordServiceImpl::new(None, crate::metrics::Metrics::new(), limits)
     }
 
+    /// `message` from a caller that may do everything.
+    fn request<T>(message: T) -> Request<T> {
+        with_scopes(message, "all")
+    }
+
+    /// `message` from an anonymous caller with `scopes`.
+    fn with_scopes<T>(message: T, scopes: &str) -> Request<T> {
+        let mut request = Request::new(message);
+        let scopes = crate::auth::Scopes::parse(scopes).unwrap();
+        request
+            .extensions_mut()
+            .insert(crate::auth::Principal::anonymous(scopes));
+        request
+    }
+
+    #[tokio::test]
+    async fn policy_scopes_alone_may_not_mint_a_key() {
+        let status = service()
+            .mint_token(with_scopes(
+                GenerateTokenRequest::default(),
+                "policy:pin,check",
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied);
+        assert!(
+            status.message().contains("needs the scope `generate`"),
+            "{status:?}"
+        );
+        assert!(
+            service()
+                .mint_token(with_scopes(GenerateTokenRequest::default(), "generate"))
+                .await
+                .is_ok()
+        );
+    }
+
     #[tokio::test]
     async fn generates_and_checks_a_token() {
         let service = service();
         let reply = service
-            .mint_token(Request::new(GenerateTokenRequest {
+            .mint_token(request(GenerateTokenRequest {
                 bits: 128,
                 prefix: "gps_".into(),
                 format: TokenFormat::Base32Crockford.into(),
@@ -97,7 +147,7 @@ mod tests {
         assert_eq!(reply.entropy_bits, 130.0);
         assert_eq!(reply.format, i32::from(TokenFormat::Base32Crockford));
         let check = service
-            .verify_token(Request::new(CheckTokenRequest {
+            .verify_token(request(CheckTokenRequest {
                 token: reply.token,
                 format: 0,
             }))
@@ -111,7 +161,7 @@ mod tests {
     #[tokio::test]
     async fn the_default_is_128_bits_of_base62() {
         let reply = service()
-            .mint_token(Request::new(GenerateTokenRequest::default()))
+            .mint_token(request(GenerateTokenRequest::default()))
             .await
             .unwrap()
             .into_inner();
@@ -123,7 +173,7 @@ mod tests {
     #[tokio::test]
     async fn every_violation_at_once_with_field_details() {
         let status = service()
-            .mint_token(Request::new(GenerateTokenRequest {
+            .mint_token(request(GenerateTokenRequest {
                 bits: 2048,
                 prefix: "GPS".into(),
                 format: 42,
@@ -150,7 +200,7 @@ mod tests {
     async fn a_bad_token_is_an_answer_an_oversized_one_an_error() {
         let service = service();
         let check = service
-            .verify_token(Request::new(CheckTokenRequest {
+            .verify_token(request(CheckTokenRequest {
                 token: "gps_definitely-not-a-token-0000".into(),
                 format: 0,
             }))
@@ -161,7 +211,7 @@ mod tests {
         assert!(check.reason.starts_with("checksum mismatch"), "{check:?}");
         let oversized = "a".repeat(513);
         let status = service
-            .verify_token(Request::new(CheckTokenRequest {
+            .verify_token(request(CheckTokenRequest {
                 token: oversized.clone(),
                 format: 0,
             }))

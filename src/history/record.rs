@@ -21,6 +21,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use super::mode::HistoryMode;
+use super::skip::Skip;
 use crate::generator::{GeneratedPassword, Secret};
 use crate::keyring::{DecryptError, KeyRing, is_envelope};
 
@@ -42,47 +44,6 @@ fn pad(json: &mut Vec<u8>) {
         .find(|&size| json.len() <= size)
         .unwrap_or_else(|| json.len().div_ceil(last) * last);
     json.resize(size, b' ');
-}
-
-/// What the history keeps of each secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum HistoryMode {
-    /// The secret itself, encrypted (needs a keys file), with its metadata.
-    #[default]
-    Encrypted,
-    /// Metadata only (time, length, entropy, principal): no secret at all,
-    /// an audit trail. `ListPasswords` returns empty passwords.
-    Metadata,
-}
-
-impl HistoryMode {
-    /// The name used by `--history-mode`/`HISTORY_MODE`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HistoryMode::Encrypted => "encrypted",
-            HistoryMode::Metadata => "metadata",
-        }
-    }
-}
-
-impl std::fmt::Display for HistoryMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for HistoryMode {
-    type Err = String;
-
-    fn from_str(value: &str) -> Result<Self, String> {
-        match value.trim() {
-            "encrypted" => Ok(HistoryMode::Encrypted),
-            "metadata" => Ok(HistoryMode::Metadata),
-            other => Err(format!(
-                "expected \"encrypted\" or \"metadata\", got {other:?}"
-            )),
-        }
-    }
 }
 
 /// One history entry.
@@ -281,55 +242,6 @@ impl Record {
             entropy_bits,
         };
         Ok((record, seq))
-    }
-}
-
-/// Why a stored entry was not returned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Skip {
-    /// Written with a key that has since been removed: crypto-shredded
-    /// (expected after a key rotation).
-    UnknownKeyId,
-    /// Tampered with, moved from another list, or encrypted with another
-    /// key of the same name.
-    AuthFailed,
-    /// Not an entry of ours (e.g. the original app's plain text).
-    NotOurs,
-    /// Written in the other [`HistoryMode`] (a metadata entry read by an
-    /// encrypted history, or the reverse): expected after a mode change.
-    OtherMode,
-    /// Older than the history's time to live.
-    Expired,
-    /// A number already returned from this list: a copy pushed again.
-    Duplicate,
-    /// A number older than the newest `cap` of its list: an entry the cap
-    /// trimmed, pushed back (from an old AOF or backup).
-    Replayed,
-}
-
-impl Skip {
-    /// Every reason.
-    pub const ALL: [Skip; 7] = [
-        Skip::UnknownKeyId,
-        Skip::AuthFailed,
-        Skip::NotOurs,
-        Skip::OtherMode,
-        Skip::Expired,
-        Skip::Duplicate,
-        Skip::Replayed,
-    ];
-
-    /// The metric label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Skip::UnknownKeyId => "unknown_key_id",
-            Skip::AuthFailed => "auth_failed",
-            Skip::NotOurs => "not_ours",
-            Skip::OtherMode => "other_mode",
-            Skip::Expired => "expired",
-            Skip::Duplicate => "duplicate",
-            Skip::Replayed => "replayed",
-        }
     }
 }
 

@@ -42,7 +42,8 @@ use deadpool_redis::redis;
 use tokio::sync::{mpsc, oneshot};
 
 use super::connect::is_read_only;
-use super::record::{HistoryMode, Record};
+use super::mode::HistoryMode;
+use super::record::Record;
 use super::{Connection, HistoryError, Pool};
 use crate::keyring::KeyRing;
 

@@ -179,19 +179,32 @@ impl CallGuard {
             Some(principal) => (&*principal.name, principal.kind.noun()),
             None => ("-", "-"),
         };
-        let Method { service, method } = self.method;
-        let code_name = code_name(code);
-        let protocol = self.protocol.as_str();
-        // Milliseconds, to the microsecond.
-        let elapsed_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
-        if matches!(code, Code::Internal | Code::Unknown | Code::DataLoss) {
-            tracing::warn!(target: CALLS_TARGET, service, method, code = code_name, protocol, elapsed_ms, principal, auth, "call");
-        } else if service == HEALTH_SERVICE {
-            // Probes every few seconds: not worth a line by default.
-            tracing::debug!(target: CALLS_TARGET, service, method, code = code_name, protocol, elapsed_ms, principal, auth, "call");
-        } else {
-            tracing::info!(target: CALLS_TARGET, service, method, code = code_name, protocol, elapsed_ms, principal, auth, "call");
-        }
+        log_call(self.method, self.protocol, code, elapsed, principal, auth);
+    }
+}
+
+/// The per-call line: WARN for server faults, DEBUG for health checks,
+/// INFO otherwise (public for benches/log_line.rs, which measures it).
+pub fn log_call(
+    method: Method,
+    protocol: Protocol,
+    code: Code,
+    elapsed: Duration,
+    principal: &str,
+    auth: &str,
+) {
+    let Method { service, method } = method;
+    let code_name = code_name(code);
+    let protocol = protocol.as_str();
+    // Milliseconds, to the microsecond.
+    let elapsed_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
+    if matches!(code, Code::Internal | Code::Unknown | Code::DataLoss) {
+        tracing::warn!(target: CALLS_TARGET, service, method, code = code_name, protocol, elapsed_ms, principal, auth, "call");
+    } else if service == HEALTH_SERVICE {
+        // Probes every few seconds: not worth a line by default.
+        tracing::debug!(target: CALLS_TARGET, service, method, code = code_name, protocol, elapsed_ms, principal, auth, "call");
+    } else {
+        tracing::info!(target: CALLS_TARGET, service, method, code = code_name, protocol, elapsed_ms, principal, auth, "call");
     }
 }
 

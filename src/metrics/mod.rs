@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use giropops_senhas_client::code_name;
 use prometheus_client::encoding::text::encode;
-use prometheus_client::encoding::{EncodeLabelSet, LabelSetEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -24,93 +23,6 @@ use prometheus_client::registry::Registry;
 use tonic::Code;
 
 use crate::protocol::Protocol;
-
-pub use method::Method;
-
-/// The `principal` label of a call (`--metrics-principal-label`): who
-/// called, from a set the configuration bounds, whatever callers send.
-#[derive(Clone, Debug, Hash, PartialEq, Eq)]
-pub enum PrincipalLabel {
-    /// A principal the configuration names: a token's name in the tokens
-    /// file, a SAN listed in the client scopes file, or `anonymous`.
-    Named(Arc<str>),
-    /// A certificate principal the current configuration does not name
-    /// (defensive: a certificate none of whose SANs is listed is already
-    /// `anonymous`).
-    Other,
-    /// No principal (`-`, as in the per-call log line): the call was
-    /// refused by the auth layer (`UNAUTHENTICATED`, `PERMISSION_DENIED`),
-    /// or needs no one (a health check without a client certificate).
-    NoPrincipal,
-}
-
-impl PrincipalLabel {
-    /// The label value of [`PrincipalLabel::Other`].
-    pub const OTHER: &'static str = "other";
-    /// The label value of [`PrincipalLabel::NoPrincipal`].
-    pub const NO_PRINCIPAL: &'static str = "-";
-
-    /// The label value.
-    pub fn as_str(&self) -> &str {
-        match self {
-            PrincipalLabel::Named(name) => name,
-            PrincipalLabel::Other => PrincipalLabel::OTHER,
-            PrincipalLabel::NoPrincipal => PrincipalLabel::NO_PRINCIPAL,
-        }
-    }
-}
-
-/// `principal="…"`, or no label at all (not an empty one) when the
-/// principal label is off: series and dashboards stay as without it.
-#[derive(Clone, Debug, Hash, PartialEq, Eq)]
-struct PrincipalLabels(Option<PrincipalLabel>);
-
-impl EncodeLabelSet for PrincipalLabels {
-    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
-        match &self.0 {
-            Some(principal) => [("principal", principal.as_str())].encode(encoder),
-            None => Ok(()),
-        }
-    }
-}
-
-/// What a finished call is counted under.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CallLabels {
-    service: &'static str,
-    method: &'static str,
-    code: &'static str,
-    protocol: &'static str,
-    #[prometheus(flatten)]
-    principal: PrincipalLabels,
-}
-
-/// What a finished call's latency is observed under.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct LatencyLabels {
-    #[prometheus(flatten)]
-    method: Method,
-    #[prometheus(flatten)]
-    principal: PrincipalLabels,
-}
-
-/// What kind of secret was generated.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct KindLabels {
-    kind: &'static str,
-}
-
-/// A kind of generated secret.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SecretKind {
-    /// From GeneratePassword or StreamPasswords.
-    Password,
-    /// From GeneratePassphrase.
-    Passphrase,
-    /// From GenerateToken (an API key; not in `senha_gerada`, the
-    /// original's count of passwords).
-    Token,
-}
 
 type LatencyFamily = Family<LatencyLabels, Histogram, fn() -> Histogram>;
 
@@ -127,34 +39,6 @@ struct Inner {
     reload_failures: Family<FileLabels, Counter>,
     redis_up: Gauge,
     history_writes: Family<OutcomeLabels, Counter>,
-}
-
-/// How a history write ended.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct OutcomeLabels {
-    outcome: &'static str,
-}
-
-/// The files `src/reload.rs` reloads, as it names them.
-const RELOADED_FILES: [&str; 6] = [
-    "tokens",
-    "tls_cert",
-    "tls_key",
-    "tls_client_ca",
-    "tls_client_scopes",
-    "history_keys",
-];
-
-/// Which reloadable file failed to load.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct FileLabels {
-    file: &'static str,
-}
-
-/// Why a history entry was not returned.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ReasonLabels {
-    reason: &'static str,
 }
 
 /// The service's metrics. Cheap to clone: all clones share one registry.
@@ -422,10 +306,15 @@ impl Drop for GaugeGuard {
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 mod endpoint;
-mod method;
+mod labels;
 mod process;
 
 pub use endpoint::serve;
+use labels::{
+    CallLabels, FileLabels, KindLabels, LatencyLabels, OutcomeLabels, PrincipalLabels,
+    RELOADED_FILES, ReasonLabels,
+};
+pub use labels::{Method, PrincipalLabel, SecretKind};
 
 #[cfg(test)]
 mod tests;

@@ -24,6 +24,7 @@ use crate::health;
 use crate::history::{History, HistoryConfig, HistoryError};
 use crate::layers::{self, shed::ResponseBudget};
 use crate::metrics::Metrics;
+use crate::policies::Policies;
 use crate::reload::Reloadable;
 use crate::tls::{ReloadableTls, TlsError};
 
@@ -99,6 +100,7 @@ pub async fn serve(
         health_addr,
         trust,
         web,
+        policies,
     } = config;
     let WebConfig {
         web_ui,
@@ -135,8 +137,11 @@ pub async fn serve(
     let health_server = start_health_port(health_addr, &health_service, &limits, &metrics).await?;
     let watcher = health::start(&reporter, history.clone(), &metrics, redis_check_interval).await;
     let budget = ResponseBudget::new(limits.response_budget_bytes);
+    let (policies_file, policies) = policies.unzip();
+    let policies = Policies::new(policies.unwrap_or_default());
     let routes = routes(
         history,
+        &policies,
         health_service,
         &metrics,
         &limits,
@@ -148,6 +153,7 @@ pub async fn serve(
         tls: tls.clone(),
         client_scopes: client_scopes_file.map(|path| (path, authenticator.clone())),
         keys,
+        policies: policies_file.map(|path| (path, policies.clone())),
         metrics: metrics.clone(),
     };
     let reloader = (!reloadable.is_empty()).then(|| tokio::spawn(reloadable.watch()));

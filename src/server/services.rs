@@ -19,6 +19,7 @@ use crate::grpc::{PasswordServiceImpl, PasswordServiceServer, ReplyLimits};
 use crate::history::History;
 use crate::layers::shed::ResponseBudget;
 use crate::metrics::{self, Metrics};
+use crate::policies::Policies;
 use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::tls::ReloadableTls;
 
@@ -27,6 +28,7 @@ use crate::tls::ReloadableTls;
 /// second line).
 pub(super) fn routes(
     history: Option<History>,
+    policies: &Policies,
     health: HealthServer<impl Health>,
     metrics: &Metrics,
     limits: &Limits,
@@ -37,11 +39,10 @@ pub(super) fn routes(
         max_response_bytes: limits.max_response_bytes,
         budget: budget.clone(),
     };
-    let passwords = PasswordServiceServer::new(PasswordServiceImpl::new(
-        history,
-        metrics.clone(),
-        reply_limits,
-    ))
+    let passwords = PasswordServiceServer::new(
+        PasswordServiceImpl::new(history, metrics.clone(), reply_limits)
+            .with_policies(policies.clone()),
+    )
     .max_decoding_message_size(limits.max_request_bytes)
     .max_encoding_message_size(MAX_ENCODED_RESPONSE_BYTES);
     let routes = Routes::new(health.max_decoding_message_size(limits.max_request_bytes))

@@ -89,7 +89,7 @@ pub const SCOPE_WORDS: [&str; 4] = ["generate", "check", "history", "history:all
 /// One client per line, `SAN SCOPES`: the SAN is a DNS name
 /// (`client.example.com`, matched case-insensitively) or a URI
 /// (`spiffe://example.org/ns/app`; anything with a `:` is a URI, matched
-/// exactly); the scopes are words of [`SCOPE_WORDS`] separated by commas
+/// exactly); the scopes are words of [`SCOPE_WORDS`] or `policy:NAME`, separated by commas
 /// (or spaces). `#` starts a comment (at the start of a line or after a
 /// space); blank lines are ignored. A SAN may appear on one line only.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -284,7 +284,10 @@ fn parse_scopes<'a>(fields: impl Iterator<Item = &'a str>) -> Result<Vec<String>
         .flat_map(|field| field.split(','))
         .filter(|w| !w.is_empty())
     {
-        if !SCOPE_WORDS.contains(&word) {
+        let policy = word
+            .strip_prefix(crate::auth::POLICY_PREFIX)
+            .is_some_and(crate::auth::is_policy_name);
+        if !SCOPE_WORDS.contains(&word) && !policy {
             unknown.push(format!("{word:?}"));
         } else if scopes.iter().any(|scope| scope == word) {
             return Err(format!("scope {word:?} is listed twice"));

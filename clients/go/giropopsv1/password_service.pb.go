@@ -134,7 +134,12 @@ type GeneratePasswordRequest struct {
 	Count uint32 `protobuf:"varint,13,opt,name=count,proto3" json:"count,omitempty"`
 	// Add the passwords to the history. Unset means true. Ignored (nothing is
 	// stored) when the server runs with history off.
-	Store         *bool `protobuf:"varint,14,opt,name=store,proto3,oneof" json:"store,omitempty"`
+	Store *bool `protobuf:"varint,14,opt,name=store,proto3,oneof" json:"store,omitempty"`
+	// A password policy of the server, by name (ListPolicies): its options
+	// are used. Only count and store may be set beside it. Empty: the options
+	// above. A caller whose scopes name policies (`policy:NAME`) and not
+	// `generate` must name one of those.
+	Policy        string `protobuf:"bytes,15,opt,name=policy,proto3" json:"policy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -265,6 +270,13 @@ func (x *GeneratePasswordRequest) GetStore() bool {
 		return *x.Store
 	}
 	return false
+}
+
+func (x *GeneratePasswordRequest) GetPolicy() string {
+	if x != nil {
+		return x.Policy
+	}
+	return ""
 }
 
 // GeneratePasswordResponse carries the generated passwords.
@@ -546,7 +558,10 @@ type GeneratePassphraseRequest struct {
 	// Append one random digit to one random word. Default: false.
 	IncludeNumber bool `protobuf:"varint,4,opt,name=include_number,json=includeNumber,proto3" json:"include_number,omitempty"`
 	// Add the passphrase to the history. Unset means true.
-	Store         *bool `protobuf:"varint,5,opt,name=store,proto3,oneof" json:"store,omitempty"`
+	Store *bool `protobuf:"varint,5,opt,name=store,proto3,oneof" json:"store,omitempty"`
+	// A passphrase policy of the server, by name (ListPolicies): its options
+	// are used. Only store may be set beside it. Empty: the options above.
+	Policy        string `protobuf:"bytes,6,opt,name=policy,proto3" json:"policy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -614,6 +629,13 @@ func (x *GeneratePassphraseRequest) GetStore() bool {
 		return *x.Store
 	}
 	return false
+}
+
+func (x *GeneratePassphraseRequest) GetPolicy() string {
+	if x != nil {
+		return x.Policy
+	}
+	return ""
 }
 
 // GeneratePassphraseResponse carries the passphrase.
@@ -950,6 +972,206 @@ func (x *StreamPasswordsResponse) GetEntropyBits() float64 {
 	return 0
 }
 
+// ListPoliciesRequest asks for the policies the caller may use.
+type ListPoliciesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPoliciesRequest) Reset() {
+	*x = ListPoliciesRequest{}
+	mi := &file_giropops_v1_password_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPoliciesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPoliciesRequest) ProtoMessage() {}
+
+func (x *ListPoliciesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_giropops_v1_password_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPoliciesRequest.ProtoReflect.Descriptor instead.
+func (*ListPoliciesRequest) Descriptor() ([]byte, []int) {
+	return file_giropops_v1_password_service_proto_rawDescGZIP(), []int{11}
+}
+
+// ListPoliciesResponse lists policies by name. The server's policies file
+// is this message in JSON (proto3's mapping, as Connect speaks it).
+type ListPoliciesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The policies, sorted by name.
+	Policies      []*Policy `protobuf:"bytes,1,rep,name=policies,proto3" json:"policies,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPoliciesResponse) Reset() {
+	*x = ListPoliciesResponse{}
+	mi := &file_giropops_v1_password_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPoliciesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPoliciesResponse) ProtoMessage() {}
+
+func (x *ListPoliciesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_giropops_v1_password_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPoliciesResponse.ProtoReflect.Descriptor instead.
+func (*ListPoliciesResponse) Descriptor() ([]byte, []int) {
+	return file_giropops_v1_password_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListPoliciesResponse) GetPolicies() []*Policy {
+	if x != nil {
+		return x.Policies
+	}
+	return nil
+}
+
+// Policy is a named set of options, kept by the server so that callers ask
+// for `db-password` rather than spelling out its rules.
+type Policy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Its name: 1 to 64 of a-z, 0-9, '-', '_' and '.', starting with a letter
+	// or digit.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// What it is for, for people (at most 256 bytes).
+	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	// What it generates: the options of a GeneratePassword or
+	// GeneratePassphrase request (without count, store or policy).
+	//
+	// Types that are valid to be assigned to Options:
+	//
+	//	*Policy_Password
+	//	*Policy_Passphrase
+	Options isPolicy_Options `protobuf_oneof:"options"`
+	// Strength of what it generates, in bits (as in the responses). Set by
+	// the server; ignored in the policies file.
+	EntropyBits   float64 `protobuf:"fixed64,5,opt,name=entropy_bits,json=entropyBits,proto3" json:"entropy_bits,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Policy) Reset() {
+	*x = Policy{}
+	mi := &file_giropops_v1_password_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Policy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Policy) ProtoMessage() {}
+
+func (x *Policy) ProtoReflect() protoreflect.Message {
+	mi := &file_giropops_v1_password_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Policy.ProtoReflect.Descriptor instead.
+func (*Policy) Descriptor() ([]byte, []int) {
+	return file_giropops_v1_password_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Policy) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Policy) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Policy) GetOptions() isPolicy_Options {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *Policy) GetPassword() *GeneratePasswordRequest {
+	if x != nil {
+		if x, ok := x.Options.(*Policy_Password); ok {
+			return x.Password
+		}
+	}
+	return nil
+}
+
+func (x *Policy) GetPassphrase() *GeneratePassphraseRequest {
+	if x != nil {
+		if x, ok := x.Options.(*Policy_Passphrase); ok {
+			return x.Passphrase
+		}
+	}
+	return nil
+}
+
+func (x *Policy) GetEntropyBits() float64 {
+	if x != nil {
+		return x.EntropyBits
+	}
+	return 0
+}
+
+type isPolicy_Options interface {
+	isPolicy_Options()
+}
+
+type Policy_Password struct {
+	Password *GeneratePasswordRequest `protobuf:"bytes,3,opt,name=password,proto3,oneof"`
+}
+
+type Policy_Passphrase struct {
+	Passphrase *GeneratePassphraseRequest `protobuf:"bytes,4,opt,name=passphrase,proto3,oneof"`
+}
+
+func (*Policy_Password) isPolicy_Options() {}
+
+func (*Policy_Passphrase) isPolicy_Options() {}
+
 // GenerateTokenRequest describes an API key. With no field set: 128 bits
 // in base62 without a prefix, 22 characters and the checksum.
 type GenerateTokenRequest struct {
@@ -973,7 +1195,7 @@ type GenerateTokenRequest struct {
 
 func (x *GenerateTokenRequest) Reset() {
 	*x = GenerateTokenRequest{}
-	mi := &file_giropops_v1_password_service_proto_msgTypes[11]
+	mi := &file_giropops_v1_password_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -985,7 +1207,7 @@ func (x *GenerateTokenRequest) String() string {
 func (*GenerateTokenRequest) ProtoMessage() {}
 
 func (x *GenerateTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_giropops_v1_password_service_proto_msgTypes[11]
+	mi := &file_giropops_v1_password_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -998,7 +1220,7 @@ func (x *GenerateTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateTokenRequest.ProtoReflect.Descriptor instead.
 func (*GenerateTokenRequest) Descriptor() ([]byte, []int) {
-	return file_giropops_v1_password_service_proto_rawDescGZIP(), []int{11}
+	return file_giropops_v1_password_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GenerateTokenRequest) GetBits() uint32 {
@@ -1041,7 +1263,7 @@ type GenerateTokenResponse struct {
 
 func (x *GenerateTokenResponse) Reset() {
 	*x = GenerateTokenResponse{}
-	mi := &file_giropops_v1_password_service_proto_msgTypes[12]
+	mi := &file_giropops_v1_password_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1053,7 +1275,7 @@ func (x *GenerateTokenResponse) String() string {
 func (*GenerateTokenResponse) ProtoMessage() {}
 
 func (x *GenerateTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_giropops_v1_password_service_proto_msgTypes[12]
+	mi := &file_giropops_v1_password_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1066,7 +1288,7 @@ func (x *GenerateTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateTokenResponse.ProtoReflect.Descriptor instead.
 func (*GenerateTokenResponse) Descriptor() ([]byte, []int) {
-	return file_giropops_v1_password_service_proto_rawDescGZIP(), []int{12}
+	return file_giropops_v1_password_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GenerateTokenResponse) GetToken() string {
@@ -1106,7 +1328,7 @@ type CheckTokenRequest struct {
 
 func (x *CheckTokenRequest) Reset() {
 	*x = CheckTokenRequest{}
-	mi := &file_giropops_v1_password_service_proto_msgTypes[13]
+	mi := &file_giropops_v1_password_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1118,7 +1340,7 @@ func (x *CheckTokenRequest) String() string {
 func (*CheckTokenRequest) ProtoMessage() {}
 
 func (x *CheckTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_giropops_v1_password_service_proto_msgTypes[13]
+	mi := &file_giropops_v1_password_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1131,7 +1353,7 @@ func (x *CheckTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckTokenRequest.ProtoReflect.Descriptor instead.
 func (*CheckTokenRequest) Descriptor() ([]byte, []int) {
-	return file_giropops_v1_password_service_proto_rawDescGZIP(), []int{13}
+	return file_giropops_v1_password_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CheckTokenRequest) GetToken() string {
@@ -1177,7 +1399,7 @@ type CheckTokenResponse struct {
 
 func (x *CheckTokenResponse) Reset() {
 	*x = CheckTokenResponse{}
-	mi := &file_giropops_v1_password_service_proto_msgTypes[14]
+	mi := &file_giropops_v1_password_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1189,7 +1411,7 @@ func (x *CheckTokenResponse) String() string {
 func (*CheckTokenResponse) ProtoMessage() {}
 
 func (x *CheckTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_giropops_v1_password_service_proto_msgTypes[14]
+	mi := &file_giropops_v1_password_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1202,7 +1424,7 @@ func (x *CheckTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckTokenResponse.ProtoReflect.Descriptor instead.
 func (*CheckTokenResponse) Descriptor() ([]byte, []int) {
-	return file_giropops_v1_password_service_proto_rawDescGZIP(), []int{14}
+	return file_giropops_v1_password_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CheckTokenResponse) GetValid() bool {
@@ -1251,7 +1473,7 @@ var File_giropops_v1_password_service_proto protoreflect.FileDescriptor
 
 const file_giropops_v1_password_service_proto_rawDesc = "" +
 	"\n" +
-	"\"giropops/v1/password_service.proto\x12\vgiropops.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdc\x04\n" +
+	"\"giropops/v1/password_service.proto\x12\vgiropops.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf4\x04\n" +
 	"\x17GeneratePasswordRequest\x12\x16\n" +
 	"\x06length\x18\x01 \x01(\rR\x06length\x12'\n" +
 	"\x0finclude_numbers\x18\x02 \x01(\bR\x0eincludeNumbers\x122\n" +
@@ -1268,7 +1490,8 @@ const file_giropops_v1_password_service_proto_rawDesc = "" +
 	"\rexclude_chars\x18\v \x01(\tR\fexcludeChars\x12#\n" +
 	"\rspecial_chars\x18\f \x01(\tR\fspecialChars\x12\x14\n" +
 	"\x05count\x18\r \x01(\rR\x05count\x12\x19\n" +
-	"\x05store\x18\x0e \x01(\bH\x02R\x05store\x88\x01\x01B\x14\n" +
+	"\x05store\x18\x0e \x01(\bH\x02R\x05store\x88\x01\x01\x12\x16\n" +
+	"\x06policy\x18\x0f \x01(\tR\x06policyB\x14\n" +
 	"\x12_include_lowercaseB\x14\n" +
 	"\x12_include_uppercaseB\b\n" +
 	"\x06_store\"\xca\x01\n" +
@@ -1289,7 +1512,7 @@ const file_giropops_v1_password_service_proto_rawDesc = "" +
 	"created_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12!\n" +
 	"\fentropy_bits\x18\x03 \x01(\x01R\ventropyBits\x12\x16\n" +
 	"\x06length\x18\x04 \x01(\rR\x06length\x12\x1c\n" +
-	"\tprincipal\x18\x05 \x01(\tR\tprincipal\"\xd7\x01\n" +
+	"\tprincipal\x18\x05 \x01(\tR\tprincipal\"\xef\x01\n" +
 	"\x19GeneratePassphraseRequest\x12\x1d\n" +
 	"\n" +
 	"word_count\x18\x01 \x01(\rR\twordCount\x12!\n" +
@@ -1298,7 +1521,8 @@ const file_giropops_v1_password_service_proto_rawDesc = "" +
 	"capitalize\x18\x03 \x01(\bR\n" +
 	"capitalize\x12%\n" +
 	"\x0einclude_number\x18\x04 \x01(\bR\rincludeNumber\x12\x19\n" +
-	"\x05store\x18\x05 \x01(\bH\x01R\x05store\x88\x01\x01B\f\n" +
+	"\x05store\x18\x05 \x01(\bH\x01R\x05store\x88\x01\x01\x12\x16\n" +
+	"\x06policy\x18\x06 \x01(\tR\x06policyB\f\n" +
 	"\n" +
 	"_separatorB\b\n" +
 	"\x06_store\"\xb2\x01\n" +
@@ -1326,7 +1550,19 @@ const file_giropops_v1_password_service_proto_rawDesc = "" +
 	"\x05count\x18\x02 \x01(\rR\x05count\"X\n" +
 	"\x17StreamPasswordsResponse\x12\x1a\n" +
 	"\bpassword\x18\x01 \x01(\tR\bpassword\x12!\n" +
-	"\fentropy_bits\x18\x02 \x01(\x01R\ventropyBits\"t\n" +
+	"\fentropy_bits\x18\x02 \x01(\x01R\ventropyBits\"\x15\n" +
+	"\x13ListPoliciesRequest\"G\n" +
+	"\x14ListPoliciesResponse\x12/\n" +
+	"\bpolicies\x18\x01 \x03(\v2\x13.giropops.v1.PolicyR\bpolicies\"\xfa\x01\n" +
+	"\x06Policy\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x12B\n" +
+	"\bpassword\x18\x03 \x01(\v2$.giropops.v1.GeneratePasswordRequestH\x00R\bpassword\x12H\n" +
+	"\n" +
+	"passphrase\x18\x04 \x01(\v2&.giropops.v1.GeneratePassphraseRequestH\x00R\n" +
+	"passphrase\x12!\n" +
+	"\fentropy_bits\x18\x05 \x01(\x01R\ventropyBitsB\t\n" +
+	"\aoptions\"t\n" +
 	"\x14GenerateTokenRequest\x12\x12\n" +
 	"\x04bits\x18\x01 \x01(\rR\x04bits\x12\x16\n" +
 	"\x06prefix\x18\x02 \x01(\tR\x06prefix\x120\n" +
@@ -1351,13 +1587,14 @@ const file_giropops_v1_password_service_proto_rawDesc = "" +
 	"\x10TOKEN_FORMAT_HEX\x10\x02\x12\x1a\n" +
 	"\x16TOKEN_FORMAT_BASE64URL\x10\x03\x12!\n" +
 	"\x1dTOKEN_FORMAT_BASE32_CROCKFORD\x10\x04\x12\x15\n" +
-	"\x11TOKEN_FORMAT_UUID\x10\x052\x90\x05\n" +
+	"\x11TOKEN_FORMAT_UUID\x10\x052\xe5\x05\n" +
 	"\x0fPasswordService\x12_\n" +
 	"\x10GeneratePassword\x12$.giropops.v1.GeneratePasswordRequest\x1a%.giropops.v1.GeneratePasswordResponse\x12V\n" +
 	"\rListPasswords\x12!.giropops.v1.ListPasswordsRequest\x1a\".giropops.v1.ListPasswordsResponse\x12e\n" +
 	"\x12GeneratePassphrase\x12&.giropops.v1.GeneratePassphraseRequest\x1a'.giropops.v1.GeneratePassphraseResponse\x12V\n" +
 	"\rCheckPassword\x12!.giropops.v1.CheckPasswordRequest\x1a\".giropops.v1.CheckPasswordResponse\x12^\n" +
-	"\x0fStreamPasswords\x12#.giropops.v1.StreamPasswordsRequest\x1a$.giropops.v1.StreamPasswordsResponse0\x01\x12V\n" +
+	"\x0fStreamPasswords\x12#.giropops.v1.StreamPasswordsRequest\x1a$.giropops.v1.StreamPasswordsResponse0\x01\x12S\n" +
+	"\fListPolicies\x12 .giropops.v1.ListPoliciesRequest\x1a!.giropops.v1.ListPoliciesResponse\x12V\n" +
 	"\rGenerateToken\x12!.giropops.v1.GenerateTokenRequest\x1a\".giropops.v1.GenerateTokenResponse\x12M\n" +
 	"\n" +
 	"CheckToken\x12\x1e.giropops.v1.CheckTokenRequest\x1a\x1f.giropops.v1.CheckTokenResponseb\x06proto3"
@@ -1375,7 +1612,7 @@ func file_giropops_v1_password_service_proto_rawDescGZIP() []byte {
 }
 
 var file_giropops_v1_password_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_giropops_v1_password_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_giropops_v1_password_service_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_giropops_v1_password_service_proto_goTypes = []any{
 	(TokenFormat)(0),                   // 0: giropops.v1.TokenFormat
 	(*GeneratePasswordRequest)(nil),    // 1: giropops.v1.GeneratePasswordRequest
@@ -1389,41 +1626,49 @@ var file_giropops_v1_password_service_proto_goTypes = []any{
 	(*CheckPasswordResponse)(nil),      // 9: giropops.v1.CheckPasswordResponse
 	(*StreamPasswordsRequest)(nil),     // 10: giropops.v1.StreamPasswordsRequest
 	(*StreamPasswordsResponse)(nil),    // 11: giropops.v1.StreamPasswordsResponse
-	(*GenerateTokenRequest)(nil),       // 12: giropops.v1.GenerateTokenRequest
-	(*GenerateTokenResponse)(nil),      // 13: giropops.v1.GenerateTokenResponse
-	(*CheckTokenRequest)(nil),          // 14: giropops.v1.CheckTokenRequest
-	(*CheckTokenResponse)(nil),         // 15: giropops.v1.CheckTokenResponse
-	(*timestamppb.Timestamp)(nil),      // 16: google.protobuf.Timestamp
+	(*ListPoliciesRequest)(nil),        // 12: giropops.v1.ListPoliciesRequest
+	(*ListPoliciesResponse)(nil),       // 13: giropops.v1.ListPoliciesResponse
+	(*Policy)(nil),                     // 14: giropops.v1.Policy
+	(*GenerateTokenRequest)(nil),       // 15: giropops.v1.GenerateTokenRequest
+	(*GenerateTokenResponse)(nil),      // 16: giropops.v1.GenerateTokenResponse
+	(*CheckTokenRequest)(nil),          // 17: giropops.v1.CheckTokenRequest
+	(*CheckTokenResponse)(nil),         // 18: giropops.v1.CheckTokenResponse
+	(*timestamppb.Timestamp)(nil),      // 19: google.protobuf.Timestamp
 }
 var file_giropops_v1_password_service_proto_depIdxs = []int32{
-	16, // 0: giropops.v1.GeneratePasswordResponse.created_at:type_name -> google.protobuf.Timestamp
+	19, // 0: giropops.v1.GeneratePasswordResponse.created_at:type_name -> google.protobuf.Timestamp
 	5,  // 1: giropops.v1.ListPasswordsResponse.passwords:type_name -> giropops.v1.PasswordRecord
-	16, // 2: giropops.v1.PasswordRecord.created_at:type_name -> google.protobuf.Timestamp
-	16, // 3: giropops.v1.GeneratePassphraseResponse.created_at:type_name -> google.protobuf.Timestamp
+	19, // 2: giropops.v1.PasswordRecord.created_at:type_name -> google.protobuf.Timestamp
+	19, // 3: giropops.v1.GeneratePassphraseResponse.created_at:type_name -> google.protobuf.Timestamp
 	1,  // 4: giropops.v1.StreamPasswordsRequest.options:type_name -> giropops.v1.GeneratePasswordRequest
-	0,  // 5: giropops.v1.GenerateTokenRequest.format:type_name -> giropops.v1.TokenFormat
-	0,  // 6: giropops.v1.GenerateTokenResponse.format:type_name -> giropops.v1.TokenFormat
-	0,  // 7: giropops.v1.CheckTokenRequest.format:type_name -> giropops.v1.TokenFormat
-	0,  // 8: giropops.v1.CheckTokenResponse.format:type_name -> giropops.v1.TokenFormat
-	1,  // 9: giropops.v1.PasswordService.GeneratePassword:input_type -> giropops.v1.GeneratePasswordRequest
-	3,  // 10: giropops.v1.PasswordService.ListPasswords:input_type -> giropops.v1.ListPasswordsRequest
-	6,  // 11: giropops.v1.PasswordService.GeneratePassphrase:input_type -> giropops.v1.GeneratePassphraseRequest
-	8,  // 12: giropops.v1.PasswordService.CheckPassword:input_type -> giropops.v1.CheckPasswordRequest
-	10, // 13: giropops.v1.PasswordService.StreamPasswords:input_type -> giropops.v1.StreamPasswordsRequest
-	12, // 14: giropops.v1.PasswordService.GenerateToken:input_type -> giropops.v1.GenerateTokenRequest
-	14, // 15: giropops.v1.PasswordService.CheckToken:input_type -> giropops.v1.CheckTokenRequest
-	2,  // 16: giropops.v1.PasswordService.GeneratePassword:output_type -> giropops.v1.GeneratePasswordResponse
-	4,  // 17: giropops.v1.PasswordService.ListPasswords:output_type -> giropops.v1.ListPasswordsResponse
-	7,  // 18: giropops.v1.PasswordService.GeneratePassphrase:output_type -> giropops.v1.GeneratePassphraseResponse
-	9,  // 19: giropops.v1.PasswordService.CheckPassword:output_type -> giropops.v1.CheckPasswordResponse
-	11, // 20: giropops.v1.PasswordService.StreamPasswords:output_type -> giropops.v1.StreamPasswordsResponse
-	13, // 21: giropops.v1.PasswordService.GenerateToken:output_type -> giropops.v1.GenerateTokenResponse
-	15, // 22: giropops.v1.PasswordService.CheckToken:output_type -> giropops.v1.CheckTokenResponse
-	16, // [16:23] is the sub-list for method output_type
-	9,  // [9:16] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	14, // 5: giropops.v1.ListPoliciesResponse.policies:type_name -> giropops.v1.Policy
+	1,  // 6: giropops.v1.Policy.password:type_name -> giropops.v1.GeneratePasswordRequest
+	6,  // 7: giropops.v1.Policy.passphrase:type_name -> giropops.v1.GeneratePassphraseRequest
+	0,  // 8: giropops.v1.GenerateTokenRequest.format:type_name -> giropops.v1.TokenFormat
+	0,  // 9: giropops.v1.GenerateTokenResponse.format:type_name -> giropops.v1.TokenFormat
+	0,  // 10: giropops.v1.CheckTokenRequest.format:type_name -> giropops.v1.TokenFormat
+	0,  // 11: giropops.v1.CheckTokenResponse.format:type_name -> giropops.v1.TokenFormat
+	1,  // 12: giropops.v1.PasswordService.GeneratePassword:input_type -> giropops.v1.GeneratePasswordRequest
+	3,  // 13: giropops.v1.PasswordService.ListPasswords:input_type -> giropops.v1.ListPasswordsRequest
+	6,  // 14: giropops.v1.PasswordService.GeneratePassphrase:input_type -> giropops.v1.GeneratePassphraseRequest
+	8,  // 15: giropops.v1.PasswordService.CheckPassword:input_type -> giropops.v1.CheckPasswordRequest
+	10, // 16: giropops.v1.PasswordService.StreamPasswords:input_type -> giropops.v1.StreamPasswordsRequest
+	12, // 17: giropops.v1.PasswordService.ListPolicies:input_type -> giropops.v1.ListPoliciesRequest
+	15, // 18: giropops.v1.PasswordService.GenerateToken:input_type -> giropops.v1.GenerateTokenRequest
+	17, // 19: giropops.v1.PasswordService.CheckToken:input_type -> giropops.v1.CheckTokenRequest
+	2,  // 20: giropops.v1.PasswordService.GeneratePassword:output_type -> giropops.v1.GeneratePasswordResponse
+	4,  // 21: giropops.v1.PasswordService.ListPasswords:output_type -> giropops.v1.ListPasswordsResponse
+	7,  // 22: giropops.v1.PasswordService.GeneratePassphrase:output_type -> giropops.v1.GeneratePassphraseResponse
+	9,  // 23: giropops.v1.PasswordService.CheckPassword:output_type -> giropops.v1.CheckPasswordResponse
+	11, // 24: giropops.v1.PasswordService.StreamPasswords:output_type -> giropops.v1.StreamPasswordsResponse
+	13, // 25: giropops.v1.PasswordService.ListPolicies:output_type -> giropops.v1.ListPoliciesResponse
+	16, // 26: giropops.v1.PasswordService.GenerateToken:output_type -> giropops.v1.GenerateTokenResponse
+	18, // 27: giropops.v1.PasswordService.CheckToken:output_type -> giropops.v1.CheckTokenResponse
+	20, // [20:28] is the sub-list for method output_type
+	12, // [12:20] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_giropops_v1_password_service_proto_init() }
@@ -1433,13 +1678,17 @@ func file_giropops_v1_password_service_proto_init() {
 	}
 	file_giropops_v1_password_service_proto_msgTypes[0].OneofWrappers = []any{}
 	file_giropops_v1_password_service_proto_msgTypes[5].OneofWrappers = []any{}
+	file_giropops_v1_password_service_proto_msgTypes[13].OneofWrappers = []any{
+		(*Policy_Password)(nil),
+		(*Policy_Passphrase)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_giropops_v1_password_service_proto_rawDesc), len(file_giropops_v1_password_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   15,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,6 +26,7 @@ const (
 	PasswordService_GeneratePassphrase_FullMethodName = "/giropops.v1.PasswordService/GeneratePassphrase"
 	PasswordService_CheckPassword_FullMethodName      = "/giropops.v1.PasswordService/CheckPassword"
 	PasswordService_StreamPasswords_FullMethodName    = "/giropops.v1.PasswordService/StreamPasswords"
+	PasswordService_ListPolicies_FullMethodName       = "/giropops.v1.PasswordService/ListPolicies"
 	PasswordService_GenerateToken_FullMethodName      = "/giropops.v1.PasswordService/GenerateToken"
 	PasswordService_CheckToken_FullMethodName         = "/giropops.v1.PasswordService/CheckToken"
 )
@@ -65,11 +66,16 @@ type PasswordServiceClient interface {
 	// Streamed passwords are never stored in the history.
 	// Errors: INVALID_ARGUMENT before the first message.
 	StreamPasswords(ctx context.Context, in *StreamPasswordsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamPasswordsResponse], error)
+	// ListPolicies returns the server's named policies (its policies file)
+	// that the caller may use, by name. A request names one in its `policy`
+	// field instead of spelling out the options.
+	ListPolicies(ctx context.Context, in *ListPoliciesRequest, opts ...grpc.CallOption) (*ListPoliciesResponse, error)
 	// GenerateToken mints an API key: an optional prefix, `bits` of random
 	// characters and a 6-character checksum (the CRC-32 of the rest, in
 	// base62), as GitHub's tokens, so a secret scanner can tell a leaked key
 	// from random text offline. Tokens are never stored in the history.
-	// Errors: INVALID_ARGUMENT naming each bad field.
+	// Errors: INVALID_ARGUMENT naming each bad field; PERMISSION_DENIED
+	// without the `generate` scope (policy scopes alone do not allow it).
 	GenerateToken(ctx context.Context, in *GenerateTokenRequest, opts ...grpc.CallOption) (*GenerateTokenResponse, error)
 	// CheckToken says whether a token is intact and shaped as GenerateToken
 	// mints them (checksum, prefix, format, length), offline: nothing is
@@ -146,6 +152,16 @@ func (c *passwordServiceClient) StreamPasswords(ctx context.Context, in *StreamP
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type PasswordService_StreamPasswordsClient = grpc.ServerStreamingClient[StreamPasswordsResponse]
 
+func (c *passwordServiceClient) ListPolicies(ctx context.Context, in *ListPoliciesRequest, opts ...grpc.CallOption) (*ListPoliciesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPoliciesResponse)
+	err := c.cc.Invoke(ctx, PasswordService_ListPolicies_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *passwordServiceClient) GenerateToken(ctx context.Context, in *GenerateTokenRequest, opts ...grpc.CallOption) (*GenerateTokenResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GenerateTokenResponse)
@@ -201,11 +217,16 @@ type PasswordServiceServer interface {
 	// Streamed passwords are never stored in the history.
 	// Errors: INVALID_ARGUMENT before the first message.
 	StreamPasswords(*StreamPasswordsRequest, grpc.ServerStreamingServer[StreamPasswordsResponse]) error
+	// ListPolicies returns the server's named policies (its policies file)
+	// that the caller may use, by name. A request names one in its `policy`
+	// field instead of spelling out the options.
+	ListPolicies(context.Context, *ListPoliciesRequest) (*ListPoliciesResponse, error)
 	// GenerateToken mints an API key: an optional prefix, `bits` of random
 	// characters and a 6-character checksum (the CRC-32 of the rest, in
 	// base62), as GitHub's tokens, so a secret scanner can tell a leaked key
 	// from random text offline. Tokens are never stored in the history.
-	// Errors: INVALID_ARGUMENT naming each bad field.
+	// Errors: INVALID_ARGUMENT naming each bad field; PERMISSION_DENIED
+	// without the `generate` scope (policy scopes alone do not allow it).
 	GenerateToken(context.Context, *GenerateTokenRequest) (*GenerateTokenResponse, error)
 	// CheckToken says whether a token is intact and shaped as GenerateToken
 	// mints them (checksum, prefix, format, length), offline: nothing is
@@ -237,6 +258,9 @@ func (UnimplementedPasswordServiceServer) CheckPassword(context.Context, *CheckP
 }
 func (UnimplementedPasswordServiceServer) StreamPasswords(*StreamPasswordsRequest, grpc.ServerStreamingServer[StreamPasswordsResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamPasswords not implemented")
+}
+func (UnimplementedPasswordServiceServer) ListPolicies(context.Context, *ListPoliciesRequest) (*ListPoliciesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPolicies not implemented")
 }
 func (UnimplementedPasswordServiceServer) GenerateToken(context.Context, *GenerateTokenRequest) (*GenerateTokenResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GenerateToken not implemented")
@@ -348,6 +372,24 @@ func _PasswordService_StreamPasswords_Handler(srv interface{}, stream grpc.Serve
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type PasswordService_StreamPasswordsServer = grpc.ServerStreamingServer[StreamPasswordsResponse]
 
+func _PasswordService_ListPolicies_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPoliciesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PasswordServiceServer).ListPolicies(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PasswordService_ListPolicies_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PasswordServiceServer).ListPolicies(ctx, req.(*ListPoliciesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _PasswordService_GenerateToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GenerateTokenRequest)
 	if err := dec(in); err != nil {
@@ -406,6 +448,10 @@ var PasswordService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CheckPassword",
 			Handler:    _PasswordService_CheckPassword_Handler,
+		},
+		{
+			MethodName: "ListPolicies",
+			Handler:    _PasswordService_ListPolicies_Handler,
 		},
 		{
 			MethodName: "GenerateToken",

@@ -58,7 +58,7 @@ fn anonymous_callers_when_tokens_are_configured() {
         Scopes::all(),
         Scopes::parse("history").unwrap(),
     ] {
-        let auth = Authenticator::new(Some(fixture.table.clone()), anonymous);
+        let auth = Authenticator::new(Some(fixture.table.clone()), anonymous.clone());
         for method in password_methods() {
             let path = format!("{SERVICE}{method}");
             let result = auth.authorize(&path, &HeaderMap::new(), None);
@@ -67,7 +67,7 @@ fn anonymous_callers_when_tokens_are_configured() {
             };
             if anonymous.grants(scope) {
                 let principal = result.unwrap().unwrap();
-                assert_eq!(principal, Principal::anonymous(anonymous));
+                assert_eq!(principal, Principal::anonymous(anonymous.clone()));
             } else {
                 let status = result.unwrap_err();
                 assert_eq!(status.code(), Code::Unauthenticated, "{anonymous} {method}");

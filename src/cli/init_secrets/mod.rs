@@ -191,7 +191,7 @@ pub fn init_secrets(args: &InitSecretsArgs) -> Result<Vec<SetOutcome>, InitSecre
         (
             "token",
             &["token", "tokens"],
-            Box::new(|| token_files(token_name, *token_scopes)),
+            Box::new(|| token_files(token_name, token_scopes.clone())),
         ),
         (
             "history keys",

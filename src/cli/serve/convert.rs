@@ -11,6 +11,7 @@ use crate::auth::{Scope, TokenTable};
 use crate::config::{Limits, ServerConfig, TrustConfig, WebConfig};
 use crate::history::{HistoryConfig, HistoryMode};
 use crate::keyring::KeyRing;
+use crate::policies::PolicySet;
 use crate::tls::{ClientScopes, TlsFiles};
 
 impl TryFrom<ServeArgs> for ServerConfig {
@@ -30,8 +31,16 @@ impl TryFrom<ServeArgs> for ServerConfig {
             metrics_principal_label,
             health_listen: OptionalAddr(health_addr),
             web,
+            policies_file,
         } = args;
         let mut errors = Vec::new();
+        let policies = policies_file.and_then(|path| match PolicySet::load(&path) {
+            Ok(set) => Some((path, set)),
+            Err(error) => {
+                errors.push(format!("--policies-file/POLICIES_FILE: {error}"));
+                None
+            }
+        });
         let WebArgs {
             web_ui,
             cors_allowed_origins,
@@ -236,6 +245,7 @@ impl TryFrom<ServeArgs> for ServerConfig {
             metrics_addr,
             metrics_principal_label,
             health_addr,
+            policies,
             trust: TrustConfig {
                 tokens,
                 anonymous_scopes,

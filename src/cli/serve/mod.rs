@@ -78,6 +78,13 @@ pub struct ServeArgs {
         help_heading = "Listening"
     )]
     pub health_listen: OptionalAddr,
+    /// Named policies callers ask for by name (ListPolicies): a
+    /// giropops.v1.ListPoliciesResponse in JSON, e.g.
+    /// {"policies": [{"name": "db-password", "password": {"length": 32}}]}.
+    /// Re-read on SIGHUP and every 10s; a bad file keeps the previous
+    /// policies. Unset: no policies
+    #[arg(long, env = "POLICIES_FILE", help_heading = "Policies")]
+    pub policies_file: Option<std::path::PathBuf>,
 }
 
 /// An address, or "off".

@@ -176,6 +176,8 @@ pub(super) fn action(values: &Values) -> Result<Action, Vec<(String, String)>> {
             capitalize: values.on("capitalizar"),
             include_number: values.on("incluir_numero"),
             store: None,
+            // The no-JS form spells its options out.
+            policy: String::new(),
         }));
     }
     Ok(Action::Password(GeneratePasswordRequest {
@@ -193,6 +195,7 @@ pub(super) fn action(values: &Values) -> Result<Action, Vec<(String, String)>> {
         special_chars: text("especiais"),
         count,
         store: None,
+        policy: String::new(),
     }))
 }
 

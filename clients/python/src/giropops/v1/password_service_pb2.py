@@ -25,45 +25,51 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"giropops/v1/password_service.proto\x12\x0bgiropops.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x03\n\x17GeneratePasswordRequest\x12\x0e\n\x06length\x18\x01 \x01(\r\x12\x17\n\x0finclude_numbers\x18\x02 \x01(\x08\x12\x1d\n\x15include_special_chars\x18\x03 \x01(\x08\x12\x1e\n\x11include_lowercase\x18\x04 \x01(\x08H\x00\x88\x01\x01\x12\x1e\n\x11include_uppercase\x18\x05 \x01(\x08H\x01\x88\x01\x01\x12\x15\n\rmin_lowercase\x18\x06 \x01(\r\x12\x15\n\rmin_uppercase\x18\x07 \x01(\r\x12\x12\n\nmin_digits\x18\x08 \x01(\r\x12\x14\n\x0cmin_specials\x18\t \x01(\r\x12\x19\n\x11\x65xclude_ambiguous\x18\n \x01(\x08\x12\x15\n\rexclude_chars\x18\x0b \x01(\t\x12\x15\n\rspecial_chars\x18\x0c \x01(\t\x12\r\n\x05\x63ount\x18\r \x01(\r\x12\x12\n\x05store\x18\x0e \x01(\x08H\x02\x88\x01\x01\x42\x14\n\x12_include_lowercaseB\x14\n\x12_include_uppercaseB\x08\n\x06_store\"\x95\x01\n\x18GeneratePasswordResponse\x12\x10\n\x08password\x18\x01 \x01(\t\x12\x14\n\x0c\x65ntropy_bits\x18\x02 \x01(\x01\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06stored\x18\x04 \x01(\x08\x12\x11\n\tpasswords\x18\x05 \x03(\t\")\n\x14ListPasswordsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\"G\n\x15ListPasswordsResponse\x12.\n\tpasswords\x18\x01 \x03(\x0b\x32\x1b.giropops.v1.PasswordRecord\"\x8b\x01\n\x0ePasswordRecord\x12\x10\n\x08password\x18\x01 \x01(\t\x12.\n\ncreated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x65ntropy_bits\x18\x03 \x01(\x01\x12\x0e\n\x06length\x18\x04 \x01(\r\x12\x11\n\tprincipal\x18\x05 \x01(\t\"\x9f\x01\n\x19GeneratePassphraseRequest\x12\x12\n\nword_count\x18\x01 \x01(\r\x12\x16\n\tseparator\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x12\n\ncapitalize\x18\x03 \x01(\x08\x12\x16\n\x0einclude_number\x18\x04 \x01(\x08\x12\x12\n\x05store\x18\x05 \x01(\x08H\x01\x88\x01\x01\x42\x0c\n\n_separatorB\x08\n\x06_store\"\x86\x01\n\x1aGeneratePassphraseResponse\x12\x12\n\npassphrase\x18\x01 \x01(\t\x12\x14\n\x0c\x65ntropy_bits\x18\x02 \x01(\x01\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06stored\x18\x04 \x01(\x08\"=\n\x14\x43heckPasswordRequest\x12\x10\n\x08password\x18\x01 \x01(\t\x12\x13\n\x0buser_inputs\x18\x02 \x03(\t\"\x9b\x01\n\x15\x43heckPasswordResponse\x12\r\n\x05score\x18\x01 \x01(\r\x12\x15\n\rguesses_log10\x18\x02 \x01(\x01\x12\x1a\n\x12\x63rack_time_display\x18\x03 \x01(\t\x12\x1a\n\x12\x63rack_time_seconds\x18\x04 \x01(\x01\x12\x0f\n\x07warning\x18\x05 \x01(\t\x12\x13\n\x0bsuggestions\x18\x06 \x03(\t\"^\n\x16StreamPasswordsRequest\x12\x35\n\x07options\x18\x01 \x01(\x0b\x32$.giropops.v1.GeneratePasswordRequest\x12\r\n\x05\x63ount\x18\x02 \x01(\r\"A\n\x17StreamPasswordsResponse\x12\x10\n\x08password\x18\x01 \x01(\t\x12\x14\n\x0c\x65ntropy_bits\x18\x02 \x01(\x01\"^\n\x14GenerateTokenRequest\x12\x0c\n\x04\x62its\x18\x01 \x01(\r\x12\x0e\n\x06prefix\x18\x02 \x01(\t\x12(\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x18.giropops.v1.TokenFormat\"f\n\x15GenerateTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12\x14\n\x0c\x65ntropy_bits\x18\x02 \x01(\x01\x12(\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x18.giropops.v1.TokenFormat\"L\n\x11\x43heckTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12(\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x18.giropops.v1.TokenFormat\"\x98\x01\n\x12\x43heckTokenResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12(\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x18.giropops.v1.TokenFormat\x12\x0e\n\x06prefix\x18\x03 \x01(\t\x12\x14\n\x0c\x65ntropy_bits\x18\x04 \x01(\x01\x12\x13\n\x0b\x63hecksummed\x18\x05 \x01(\x08\x12\x0e\n\x06reason\x18\x06 \x01(\t*\xb0\x01\n\x0bTokenFormat\x12\x1c\n\x18TOKEN_FORMAT_UNSPECIFIED\x10\x00\x12\x17\n\x13TOKEN_FORMAT_BASE62\x10\x01\x12\x14\n\x10TOKEN_FORMAT_HEX\x10\x02\x12\x1a\n\x16TOKEN_FORMAT_BASE64URL\x10\x03\x12!\n\x1dTOKEN_FORMAT_BASE32_CROCKFORD\x10\x04\x12\x15\n\x11TOKEN_FORMAT_UUID\x10\x05\x32\x90\x05\n\x0fPasswordService\x12_\n\x10GeneratePassword\x12$.giropops.v1.GeneratePasswordRequest\x1a%.giropops.v1.GeneratePasswordResponse\x12V\n\rListPasswords\x12!.giropops.v1.ListPasswordsRequest\x1a\".giropops.v1.ListPasswordsResponse\x12\x65\n\x12GeneratePassphrase\x12&.giropops.v1.GeneratePassphraseRequest\x1a\'.giropops.v1.GeneratePassphraseResponse\x12V\n\rCheckPassword\x12!.giropops.v1.CheckPasswordRequest\x1a\".giropops.v1.CheckPasswordResponse\x12^\n\x0fStreamPasswords\x12#.giropops.v1.StreamPasswordsRequest\x1a$.giropops.v1.StreamPasswordsResponse0\x01\x12V\n\rGenerateToken\x12!.giropops.v1.GenerateTokenRequest\x1a\".giropops.v1.GenerateTokenResponse\x12M\n\nCheckToken\x12\x1e.giropops.v1.CheckTokenRequest\x1a\x1f.giropops.v1.CheckTokenResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"giropops/v1/password_service.proto\x12\x0bgiropops.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xab\x03\n\x17GeneratePasswordRequest\x12\x0e\n\x06length\x18\x01 \x01(\r\x12\x17\n\x0finclude_numbers\x18\x02 \x01(\x08\x12\x1d\n\x15include_special_chars\x18\x03 \x01(\x08\x12\x1e\n\x11include_lowercase\x18\x04 \x01(\x08H\x00\x88\x01\x01\x12\x1e\n\x11include_uppercase\x18\x05 \x01(\x08H\x01\x88\x01\x01\x12\x15\n\rmin_lowercase\x18\x06 \x01(\r\x12\x15\n\rmin_uppercase\x18\x07 \x01(\r\x12\x12\n\nmin_digits\x18\x08 \x01(\r\x12\x14\n\x0cmin_specials\x18\t \x01(\r\x12\x19\n\x11\x65xclude_ambiguous\x18\n \x01(\x08\x12\x15\n\rexclude_chars\x18\x0b \x01(\t\x12\x15\n\rspecial_chars\x18\x0c \x01(\t\x12\r\n\x05\x63ount\x18\r \x01(\r\x12\x12\n\x05store\x18\x0e \x01(\x08H\x02\x88\x01\x01\x12\x0e\n\x06policy\x18\x0f \x01(\tB\x14\n\x12_include_lowercaseB\x14\n\x12_include_uppercaseB\x08\n\x06_store\"\x95\x01\n\x18GeneratePasswordResponse\x12\x10\n\x08password\x18\x01 \x01(\t\x12\x14\n\x0c\x65ntropy_bits\x18\x02 \x01(\x01\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06stored\x18\x04 \x01(\x08\x12\x11\n\tpasswords\x18\x05 \x03(\t\")\n\x14ListPasswordsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\"G\n\x15ListPasswordsResponse\x12.\n\tpasswords\x18\x01 \x03(\x0b\x32\x1b.giropops.v1.PasswordRecord\"\x8b\x01\n\x0ePasswordRecord\x12\x10\n\x08password\x18\x01 \x01(\t\x12.\n\ncreated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x65ntropy_bits\x18\x03 \x01(\x01\x12\x0e\n\x06length\x18\x04 \x01(\r\x12\x11\n\tprincipal\x18\x05 \x01(\t\"\xaf\x01\n\x19GeneratePassphraseRequest\x12\x12\n\nword_count\x18\x01 \x01(\r\x12\x16\n\tseparator\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x12\n\ncapitalize\x18\x03 \x01(\x08\x12\x16\n\x0einclude_number\x18\x04 \x01(\x08\x12\x12\n\x05store\x18\x05 \x01(\x08H\x01\x88\x01\x01\x12\x0e\n\x06policy\x18\x06 \x01(\tB\x0c\n\n_separatorB\x08\n\x06_store\"\x86\x01\n\x1aGeneratePassphraseResponse\x12\x12\n\npassphrase\x18\x01 \x01(\t\x12\x14\n\x0c\x65ntropy_bits\x18\x02 \x01(\x01\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06stored\x18\x04 \x01(\x08\"=\n\x14\x43heckPasswordRequest\x12\x10\n\x08password\x18\x01 \x01(\t\x12\x13\n\x0buser_inputs\x18\x02 \x03(\t\"\x9b\x01\n\x15\x43heckPasswordResponse\x12\r\n\x05score\x18\x01 \x01(\r\x12\x15\n\rguesses_log10\x18\x02 \x01(\x01\x12\x1a\n\x12\x63rack_time_display\x18\x03 \x01(\t\x12\x1a\n\x12\x63rack_time_seconds\x18\x04 \x01(\x01\x12\x0f\n\x07warning\x18\x05 \x01(\t\x12\x13\n\x0bsuggestions\x18\x06 \x03(\t\"^\n\x16StreamPasswordsRequest\x12\x35\n\x07options\x18\x01 \x01(\x0b\x32$.giropops.v1.GeneratePasswordRequest\x12\r\n\x05\x63ount\x18\x02 \x01(\r\"A\n\x17StreamPasswordsResponse\x12\x10\n\x08password\x18\x01 \x01(\t\x12\x14\n\x0c\x65ntropy_bits\x18\x02 \x01(\x01\"\x15\n\x13ListPoliciesRequest\"=\n\x14ListPoliciesResponse\x12%\n\x08policies\x18\x01 \x03(\x0b\x32\x13.giropops.v1.Policy\"\xc4\x01\n\x06Policy\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x38\n\x08password\x18\x03 \x01(\x0b\x32$.giropops.v1.GeneratePasswordRequestH\x00\x12<\n\npassphrase\x18\x04 \x01(\x0b\x32&.giropops.v1.GeneratePassphraseRequestH\x00\x12\x14\n\x0c\x65ntropy_bits\x18\x05 \x01(\x01\x42\t\n\x07options\"^\n\x14GenerateTokenRequest\x12\x0c\n\x04\x62its\x18\x01 \x01(\r\x12\x0e\n\x06prefix\x18\x02 \x01(\t\x12(\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x18.giropops.v1.TokenFormat\"f\n\x15GenerateTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12\x14\n\x0c\x65ntropy_bits\x18\x02 \x01(\x01\x12(\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x18.giropops.v1.TokenFormat\"L\n\x11\x43heckTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12(\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x18.giropops.v1.TokenFormat\"\x98\x01\n\x12\x43heckTokenResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12(\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x18.giropops.v1.TokenFormat\x12\x0e\n\x06prefix\x18\x03 \x01(\t\x12\x14\n\x0c\x65ntropy_bits\x18\x04 \x01(\x01\x12\x13\n\x0b\x63hecksummed\x18\x05 \x01(\x08\x12\x0e\n\x06reason\x18\x06 \x01(\t*\xb0\x01\n\x0bTokenFormat\x12\x1c\n\x18TOKEN_FORMAT_UNSPECIFIED\x10\x00\x12\x17\n\x13TOKEN_FORMAT_BASE62\x10\x01\x12\x14\n\x10TOKEN_FORMAT_HEX\x10\x02\x12\x1a\n\x16TOKEN_FORMAT_BASE64URL\x10\x03\x12!\n\x1dTOKEN_FORMAT_BASE32_CROCKFORD\x10\x04\x12\x15\n\x11TOKEN_FORMAT_UUID\x10\x05\x32\xe5\x05\n\x0fPasswordService\x12_\n\x10GeneratePassword\x12$.giropops.v1.GeneratePasswordRequest\x1a%.giropops.v1.GeneratePasswordResponse\x12V\n\rListPasswords\x12!.giropops.v1.ListPasswordsRequest\x1a\".giropops.v1.ListPasswordsResponse\x12\x65\n\x12GeneratePassphrase\x12&.giropops.v1.GeneratePassphraseRequest\x1a\'.giropops.v1.GeneratePassphraseResponse\x12V\n\rCheckPassword\x12!.giropops.v1.CheckPasswordRequest\x1a\".giropops.v1.CheckPasswordResponse\x12^\n\x0fStreamPasswords\x12#.giropops.v1.StreamPasswordsRequest\x1a$.giropops.v1.StreamPasswordsResponse0\x01\x12S\n\x0cListPolicies\x12 .giropops.v1.ListPoliciesRequest\x1a!.giropops.v1.ListPoliciesResponse\x12V\n\rGenerateToken\x12!.giropops.v1.GenerateTokenRequest\x1a\".giropops.v1.GenerateTokenResponse\x12M\n\nCheckToken\x12\x1e.giropops.v1.CheckTokenRequest\x1a\x1f.giropops.v1.CheckTokenResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'giropops.v1.password_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TOKENFORMAT']._serialized_start=2025
-  _globals['_TOKENFORMAT']._serialized_end=2201
+  _globals['_TOKENFORMAT']._serialized_start=2342
+  _globals['_TOKENFORMAT']._serialized_end=2518
   _globals['_GENERATEPASSWORDREQUEST']._serialized_start=85
-  _globals['_GENERATEPASSWORDREQUEST']._serialized_end=496
-  _globals['_GENERATEPASSWORDRESPONSE']._serialized_start=499
-  _globals['_GENERATEPASSWORDRESPONSE']._serialized_end=648
-  _globals['_LISTPASSWORDSREQUEST']._serialized_start=650
-  _globals['_LISTPASSWORDSREQUEST']._serialized_end=691
-  _globals['_LISTPASSWORDSRESPONSE']._serialized_start=693
-  _globals['_LISTPASSWORDSRESPONSE']._serialized_end=764
-  _globals['_PASSWORDRECORD']._serialized_start=767
-  _globals['_PASSWORDRECORD']._serialized_end=906
-  _globals['_GENERATEPASSPHRASEREQUEST']._serialized_start=909
-  _globals['_GENERATEPASSPHRASEREQUEST']._serialized_end=1068
-  _globals['_GENERATEPASSPHRASERESPONSE']._serialized_start=1071
-  _globals['_GENERATEPASSPHRASERESPONSE']._serialized_end=1205
-  _globals['_CHECKPASSWORDREQUEST']._serialized_start=1207
-  _globals['_CHECKPASSWORDREQUEST']._serialized_end=1268
-  _globals['_CHECKPASSWORDRESPONSE']._serialized_start=1271
-  _globals['_CHECKPASSWORDRESPONSE']._serialized_end=1426
-  _globals['_STREAMPASSWORDSREQUEST']._serialized_start=1428
-  _globals['_STREAMPASSWORDSREQUEST']._serialized_end=1522
-  _globals['_STREAMPASSWORDSRESPONSE']._serialized_start=1524
-  _globals['_STREAMPASSWORDSRESPONSE']._serialized_end=1589
-  _globals['_GENERATETOKENREQUEST']._serialized_start=1591
-  _globals['_GENERATETOKENREQUEST']._serialized_end=1685
-  _globals['_GENERATETOKENRESPONSE']._serialized_start=1687
-  _globals['_GENERATETOKENRESPONSE']._serialized_end=1789
-  _globals['_CHECKTOKENREQUEST']._serialized_start=1791
-  _globals['_CHECKTOKENREQUEST']._serialized_end=1867
-  _globals['_CHECKTOKENRESPONSE']._serialized_start=1870
-  _globals['_CHECKTOKENRESPONSE']._serialized_end=2022
-  _globals['_PASSWORDSERVICE']._serialized_start=2204
-  _globals['_PASSWORDSERVICE']._serialized_end=2860
+  _globals['_GENERATEPASSWORDREQUEST']._serialized_end=512
+  _globals['_GENERATEPASSWORDRESPONSE']._serialized_start=515
+  _globals['_GENERATEPASSWORDRESPONSE']._serialized_end=664
+  _globals['_LISTPASSWORDSREQUEST']._serialized_start=666
+  _globals['_LISTPASSWORDSREQUEST']._serialized_end=707
+  _globals['_LISTPASSWORDSRESPONSE']._serialized_start=709
+  _globals['_LISTPASSWORDSRESPONSE']._serialized_end=780
+  _globals['_PASSWORDRECORD']._serialized_start=783
+  _globals['_PASSWORDRECORD']._serialized_end=922
+  _globals['_GENERATEPASSPHRASEREQUEST']._serialized_start=925
+  _globals['_GENERATEPASSPHRASEREQUEST']._serialized_end=1100
+  _globals['_GENERATEPASSPHRASERESPONSE']._serialized_start=1103
+  _globals['_GENERATEPASSPHRASERESPONSE']._serialized_end=1237
+  _globals['_CHECKPASSWORDREQUEST']._serialized_start=1239
+  _globals['_CHECKPASSWORDREQUEST']._serialized_end=1300
+  _globals['_CHECKPASSWORDRESPONSE']._serialized_start=1303
+  _globals['_CHECKPASSWORDRESPONSE']._serialized_end=1458
+  _globals['_STREAMPASSWORDSREQUEST']._serialized_start=1460
+  _globals['_STREAMPASSWORDSREQUEST']._serialized_end=1554
+  _globals['_STREAMPASSWORDSRESPONSE']._serialized_start=1556
+  _globals['_STREAMPASSWORDSRESPONSE']._serialized_end=1621
+  _globals['_LISTPOLICIESREQUEST']._serialized_start=1623
+  _globals['_LISTPOLICIESREQUEST']._serialized_end=1644
+  _globals['_LISTPOLICIESRESPONSE']._serialized_start=1646
+  _globals['_LISTPOLICIESRESPONSE']._serialized_end=1707
+  _globals['_POLICY']._serialized_start=1710
+  _globals['_POLICY']._serialized_end=1906
+  _globals['_GENERATETOKENREQUEST']._serialized_start=1908
+  _globals['_GENERATETOKENREQUEST']._serialized_end=2002
+  _globals['_GENERATETOKENRESPONSE']._serialized_start=2004
+  _globals['_GENERATETOKENRESPONSE']._serialized_end=2106
+  _globals['_CHECKTOKENREQUEST']._serialized_start=2108
+  _globals['_CHECKTOKENREQUEST']._serialized_end=2184
+  _globals['_CHECKTOKENRESPONSE']._serialized_start=2187
+  _globals['_CHECKTOKENRESPONSE']._serialized_end=2339
+  _globals['_PASSWORDSERVICE']._serialized_start=2521
+  _globals['_PASSWORDSERVICE']._serialized_end=3262
 # @@protoc_insertion_point(module_scope)

@@ -26,7 +26,7 @@ TOKEN_FORMAT_BASE32_CROCKFORD: TokenFormat
 TOKEN_FORMAT_UUID: TokenFormat
 
 class GeneratePasswordRequest(_message.Message):
-    __slots__ = ("length", "include_numbers", "include_special_chars", "include_lowercase", "include_uppercase", "min_lowercase", "min_uppercase", "min_digits", "min_specials", "exclude_ambiguous", "exclude_chars", "special_chars", "count", "store")
+    __slots__ = ("length", "include_numbers", "include_special_chars", "include_lowercase", "include_uppercase", "min_lowercase", "min_uppercase", "min_digits", "min_specials", "exclude_ambiguous", "exclude_chars", "special_chars", "count", "store", "policy")
     LENGTH_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_NUMBERS_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_SPECIAL_CHARS_FIELD_NUMBER: _ClassVar[int]
@@ -41,6 +41,7 @@ class GeneratePasswordRequest(_message.Message):
     SPECIAL_CHARS_FIELD_NUMBER: _ClassVar[int]
     COUNT_FIELD_NUMBER: _ClassVar[int]
     STORE_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
     length: int
     include_numbers: bool
     include_special_chars: bool
@@ -55,7 +56,8 @@ class GeneratePasswordRequest(_message.Message):
     special_chars: str
     count: int
     store: bool
-    def __init__(self, length: _Optional[int] = ..., include_numbers: _Optional[bool] = ..., include_special_chars: _Optional[bool] = ..., include_lowercase: _Optional[bool] = ..., include_uppercase: _Optional[bool] = ..., min_lowercase: _Optional[int] = ..., min_uppercase: _Optional[int] = ..., min_digits: _Optional[int] = ..., min_specials: _Optional[int] = ..., exclude_ambiguous: _Optional[bool] = ..., exclude_chars: _Optional[str] = ..., special_chars: _Optional[str] = ..., count: _Optional[int] = ..., store: _Optional[bool] = ...) -> None: ...
+    policy: str
+    def __init__(self, length: _Optional[int] = ..., include_numbers: _Optional[bool] = ..., include_special_chars: _Optional[bool] = ..., include_lowercase: _Optional[bool] = ..., include_uppercase: _Optional[bool] = ..., min_lowercase: _Optional[int] = ..., min_uppercase: _Optional[int] = ..., min_digits: _Optional[int] = ..., min_specials: _Optional[int] = ..., exclude_ambiguous: _Optional[bool] = ..., exclude_chars: _Optional[str] = ..., special_chars: _Optional[str] = ..., count: _Optional[int] = ..., store: _Optional[bool] = ..., policy: _Optional[str] = ...) -> None: ...
 
 class GeneratePasswordResponse(_message.Message):
     __slots__ = ("password", "entropy_bits", "created_at", "stored", "passwords")
@@ -98,18 +100,20 @@ class PasswordRecord(_message.Message):
     def __init__(self, password: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., entropy_bits: _Optional[float] = ..., length: _Optional[int] = ..., principal: _Optional[str] = ...) -> None: ...
 
 class GeneratePassphraseRequest(_message.Message):
-    __slots__ = ("word_count", "separator", "capitalize", "include_number", "store")
+    __slots__ = ("word_count", "separator", "capitalize", "include_number", "store", "policy")
     WORD_COUNT_FIELD_NUMBER: _ClassVar[int]
     SEPARATOR_FIELD_NUMBER: _ClassVar[int]
     CAPITALIZE_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_NUMBER_FIELD_NUMBER: _ClassVar[int]
     STORE_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
     word_count: int
     separator: str
     capitalize: bool
     include_number: bool
     store: bool
-    def __init__(self, word_count: _Optional[int] = ..., separator: _Optional[str] = ..., capitalize: _Optional[bool] = ..., include_number: _Optional[bool] = ..., store: _Optional[bool] = ...) -> None: ...
+    policy: str
+    def __init__(self, word_count: _Optional[int] = ..., separator: _Optional[str] = ..., capitalize: _Optional[bool] = ..., include_number: _Optional[bool] = ..., store: _Optional[bool] = ..., policy: _Optional[str] = ...) -> None: ...
 
 class GeneratePassphraseResponse(_message.Message):
     __slots__ = ("passphrase", "entropy_bits", "created_at", "stored")
@@ -162,6 +166,30 @@ class StreamPasswordsResponse(_message.Message):
     password: str
     entropy_bits: float
     def __init__(self, password: _Optional[str] = ..., entropy_bits: _Optional[float] = ...) -> None: ...
+
+class ListPoliciesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListPoliciesResponse(_message.Message):
+    __slots__ = ("policies",)
+    POLICIES_FIELD_NUMBER: _ClassVar[int]
+    policies: _containers.RepeatedCompositeFieldContainer[Policy]
+    def __init__(self, policies: _Optional[_Iterable[_Union[Policy, _Mapping]]] = ...) -> None: ...
+
+class Policy(_message.Message):
+    __slots__ = ("name", "description", "password", "passphrase", "entropy_bits")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    PASSPHRASE_FIELD_NUMBER: _ClassVar[int]
+    ENTROPY_BITS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    password: GeneratePasswordRequest
+    passphrase: GeneratePassphraseRequest
+    entropy_bits: float
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., password: _Optional[_Union[GeneratePasswordRequest, _Mapping]] = ..., passphrase: _Optional[_Union[GeneratePassphraseRequest, _Mapping]] = ..., entropy_bits: _Optional[float] = ...) -> None: ...
 
 class GenerateTokenRequest(_message.Message):
     __slots__ = ("bits", "prefix", "format")

@@ -62,6 +62,11 @@ class PasswordServiceStub:
                 request_serializer=giropops_dot_v1_dot_password__service__pb2.StreamPasswordsRequest.SerializeToString,
                 response_deserializer=giropops_dot_v1_dot_password__service__pb2.StreamPasswordsResponse.FromString,
                 _registered_method=True)
+        self.ListPolicies = channel.unary_unary(
+                '/giropops.v1.PasswordService/ListPolicies',
+                request_serializer=giropops_dot_v1_dot_password__service__pb2.ListPoliciesRequest.SerializeToString,
+                response_deserializer=giropops_dot_v1_dot_password__service__pb2.ListPoliciesResponse.FromString,
+                _registered_method=True)
         self.GenerateToken = channel.unary_unary(
                 '/giropops.v1.PasswordService/GenerateToken',
                 request_serializer=giropops_dot_v1_dot_password__service__pb2.GenerateTokenRequest.SerializeToString,
@@ -132,12 +137,22 @@ class PasswordServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListPolicies(self, request, context):
+        """ListPolicies returns the server's named policies (its policies file)
+        that the caller may use, by name. A request names one in its `policy`
+        field instead of spelling out the options.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GenerateToken(self, request, context):
         """GenerateToken mints an API key: an optional prefix, `bits` of random
         characters and a 6-character checksum (the CRC-32 of the rest, in
         base62), as GitHub's tokens, so a secret scanner can tell a leaked key
         from random text offline. Tokens are never stored in the history.
-        Errors: INVALID_ARGUMENT naming each bad field.
+        Errors: INVALID_ARGUMENT naming each bad field; PERMISSION_DENIED
+        without the `generate` scope (policy scopes alone do not allow it).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -181,6 +196,11 @@ def add_PasswordServiceServicer_to_server(servicer, server):
                     servicer.StreamPasswords,
                     request_deserializer=giropops_dot_v1_dot_password__service__pb2.StreamPasswordsRequest.FromString,
                     response_serializer=giropops_dot_v1_dot_password__service__pb2.StreamPasswordsResponse.SerializeToString,
+            ),
+            'ListPolicies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPolicies,
+                    request_deserializer=giropops_dot_v1_dot_password__service__pb2.ListPoliciesRequest.FromString,
+                    response_serializer=giropops_dot_v1_dot_password__service__pb2.ListPoliciesResponse.SerializeToString,
             ),
             'GenerateToken': grpc.unary_unary_rpc_method_handler(
                     servicer.GenerateToken,
@@ -331,6 +351,33 @@ class PasswordService:
             '/giropops.v1.PasswordService/StreamPasswords',
             giropops_dot_v1_dot_password__service__pb2.StreamPasswordsRequest.SerializeToString,
             giropops_dot_v1_dot_password__service__pb2.StreamPasswordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPolicies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/giropops.v1.PasswordService/ListPolicies',
+            giropops_dot_v1_dot_password__service__pb2.ListPoliciesRequest.SerializeToString,
+            giropops_dot_v1_dot_password__service__pb2.ListPoliciesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -162,7 +162,16 @@ export interface GeneratePasswordRequest {
    * Add the passwords to the history. Unset means true. Ignored (nothing is
    * stored) when the server runs with history off.
    */
-  store?: boolean | undefined;
+  store?:
+    | boolean
+    | undefined;
+  /**
+   * A password policy of the server, by name (ListPolicies): its options
+   * are used. Only count and store may be set beside it. Empty: the options
+   * above. A caller whose scopes name policies (`policy:NAME`) and not
+   * `generate` must name one of those.
+   */
+  policy: string;
 }
 
 /** GeneratePasswordResponse carries the generated passwords. */
@@ -249,7 +258,14 @@ export interface GeneratePassphraseRequest {
   /** Append one random digit to one random word. Default: false. */
   includeNumber: boolean;
   /** Add the passphrase to the history. Unset means true. */
-  store?: boolean | undefined;
+  store?:
+    | boolean
+    | undefined;
+  /**
+   * A passphrase policy of the server, by name (ListPolicies): its options
+   * are used. Only store may be set beside it. Empty: the options above.
+   */
+  policy: string;
 }
 
 /** GeneratePassphraseResponse carries the passphrase. */
@@ -320,6 +336,46 @@ export interface StreamPasswordsResponse {
   /** A generated password. Treat it as a secret. */
   password: string;
   /** Its strength in bits, as in GeneratePasswordResponse. */
+  entropyBits: number;
+}
+
+/** ListPoliciesRequest asks for the policies the caller may use. */
+export interface ListPoliciesRequest {
+}
+
+/**
+ * ListPoliciesResponse lists policies by name. The server's policies file
+ * is this message in JSON (proto3's mapping, as Connect speaks it).
+ */
+export interface ListPoliciesResponse {
+  /** The policies, sorted by name. */
+  policies: Policy[];
+}
+
+/**
+ * Policy is a named set of options, kept by the server so that callers ask
+ * for `db-password` rather than spelling out its rules.
+ */
+export interface Policy {
+  /**
+   * Its name: 1 to 64 of a-z, 0-9, '-', '_' and '.', starting with a letter
+   * or digit.
+   */
+  name: string;
+  /** What it is for, for people (at most 256 bytes). */
+  description: string;
+  /**
+   * What it generates: the options of a GeneratePassword or
+   * GeneratePassphrase request (without count, store or policy).
+   */
+  options?:
+    | { $case: "password"; password: GeneratePasswordRequest }
+    | { $case: "passphrase"; passphrase: GeneratePassphraseRequest }
+    | undefined;
+  /**
+   * Strength of what it generates, in bits (as in the responses). Set by
+   * the server; ignored in the policies file.
+   */
   entropyBits: number;
 }
 
@@ -432,6 +488,7 @@ function createBaseGeneratePasswordRequest(): GeneratePasswordRequest {
     specialChars: "",
     count: 0,
     store: undefined,
+    policy: "",
   };
 }
 
@@ -478,6 +535,9 @@ export const GeneratePasswordRequest: MessageFns<GeneratePasswordRequest> = {
     }
     if (message.store !== undefined) {
       writer.uint32(112).bool(message.store);
+    }
+    if (message.policy !== "") {
+      writer.uint32(122).string(message.policy);
     }
     return writer;
   },
@@ -607,6 +667,14 @@ export const GeneratePasswordRequest: MessageFns<GeneratePasswordRequest> = {
             message.store = reader.bool();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.policy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -679,6 +747,7 @@ export const GeneratePasswordRequest: MessageFns<GeneratePasswordRequest> = {
         : "",
       count: isSet(object.count) ? globalThis.Number(object.count) : 0,
       store: isSet(object.store) ? globalThis.Boolean(object.store) : undefined,
+      policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
     };
   },
 
@@ -726,6 +795,9 @@ export const GeneratePasswordRequest: MessageFns<GeneratePasswordRequest> = {
     if (message.store !== undefined) {
       obj.store = message.store;
     }
+    if (message.policy !== "") {
+      obj.policy = message.policy;
+    }
     return obj;
   },
 
@@ -748,6 +820,7 @@ export const GeneratePasswordRequest: MessageFns<GeneratePasswordRequest> = {
     message.specialChars = object.specialChars ?? "";
     message.count = object.count ?? 0;
     message.store = object.store ?? undefined;
+    message.policy = object.policy ?? "";
     return message;
   },
 };
@@ -1181,7 +1254,7 @@ export const PasswordRecord: MessageFns<PasswordRecord> = {
 };
 
 function createBaseGeneratePassphraseRequest(): GeneratePassphraseRequest {
-  return { wordCount: 0, separator: undefined, capitalize: false, includeNumber: false, store: undefined };
+  return { wordCount: 0, separator: undefined, capitalize: false, includeNumber: false, store: undefined, policy: "" };
 }
 
 export const GeneratePassphraseRequest: MessageFns<GeneratePassphraseRequest> = {
@@ -1200,6 +1273,9 @@ export const GeneratePassphraseRequest: MessageFns<GeneratePassphraseRequest> = 
     }
     if (message.store !== undefined) {
       writer.uint32(40).bool(message.store);
+    }
+    if (message.policy !== "") {
+      writer.uint32(50).string(message.policy);
     }
     return writer;
   },
@@ -1257,6 +1333,14 @@ export const GeneratePassphraseRequest: MessageFns<GeneratePassphraseRequest> = 
             message.store = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.policy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1284,6 +1368,7 @@ export const GeneratePassphraseRequest: MessageFns<GeneratePassphraseRequest> = 
         ? globalThis.Boolean(object.include_number)
         : false,
       store: isSet(object.store) ? globalThis.Boolean(object.store) : undefined,
+      policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
     };
   },
 
@@ -1304,6 +1389,9 @@ export const GeneratePassphraseRequest: MessageFns<GeneratePassphraseRequest> = 
     if (message.store !== undefined) {
       obj.store = message.store;
     }
+    if (message.policy !== "") {
+      obj.policy = message.policy;
+    }
     return obj;
   },
 
@@ -1317,6 +1405,7 @@ export const GeneratePassphraseRequest: MessageFns<GeneratePassphraseRequest> = 
     message.capitalize = object.capitalize ?? false;
     message.includeNumber = object.includeNumber ?? false;
     message.store = object.store ?? undefined;
+    message.policy = object.policy ?? "";
     return message;
   },
 };
@@ -1874,6 +1963,289 @@ export const StreamPasswordsResponse: MessageFns<StreamPasswordsResponse> = {
   },
 };
 
+function createBaseListPoliciesRequest(): ListPoliciesRequest {
+  return {};
+}
+
+export const ListPoliciesRequest: MessageFns<ListPoliciesRequest> = {
+  encode(_: ListPoliciesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPoliciesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPoliciesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListPoliciesRequest {
+    return {};
+  },
+
+  toJSON(_: ListPoliciesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPoliciesRequest>, I>>(base?: I): ListPoliciesRequest {
+    return ListPoliciesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPoliciesRequest>, I>>(_: I): ListPoliciesRequest {
+    const message = createBaseListPoliciesRequest();
+    return message;
+  },
+};
+
+function createBaseListPoliciesResponse(): ListPoliciesResponse {
+  return { policies: [] };
+}
+
+export const ListPoliciesResponse: MessageFns<ListPoliciesResponse> = {
+  encode(message: ListPoliciesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.policies) {
+      Policy.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPoliciesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPoliciesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policies.push(Policy.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPoliciesResponse {
+    return {
+      policies: globalThis.Array.isArray(object?.policies) ? object.policies.map((e: any) => Policy.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListPoliciesResponse): unknown {
+    const obj: any = {};
+    if (message.policies?.length) {
+      obj.policies = message.policies.map((e) => Policy.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPoliciesResponse>, I>>(base?: I): ListPoliciesResponse {
+    return ListPoliciesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPoliciesResponse>, I>>(object: I): ListPoliciesResponse {
+    const message = createBaseListPoliciesResponse();
+    message.policies = object.policies?.map((e) => Policy.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePolicy(): Policy {
+  return { name: "", description: "", options: undefined, entropyBits: 0 };
+}
+
+export const Policy: MessageFns<Policy> = {
+  encode(message: Policy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.description !== "") {
+      writer.uint32(18).string(message.description);
+    }
+    switch (message.options?.$case) {
+      case "password":
+        GeneratePasswordRequest.encode(message.options.password, writer.uint32(26).fork()).join();
+        break;
+      case "passphrase":
+        GeneratePassphraseRequest.encode(message.options.passphrase, writer.uint32(34).fork()).join();
+        break;
+    }
+    if (message.entropyBits !== 0) {
+      writer.uint32(41).double(message.entropyBits);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Policy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.options = { $case: "password", password: GeneratePasswordRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.options = {
+              $case: "passphrase",
+              passphrase: GeneratePassphraseRequest.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.entropyBits = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Policy {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      options: isSet(object.password)
+        ? { $case: "password", password: GeneratePasswordRequest.fromJSON(object.password) }
+        : isSet(object.passphrase)
+        ? { $case: "passphrase", passphrase: GeneratePassphraseRequest.fromJSON(object.passphrase) }
+        : undefined,
+      entropyBits: isSet(object.entropyBits)
+        ? globalThis.Number(object.entropyBits)
+        : isSet(object.entropy_bits)
+        ? globalThis.Number(object.entropy_bits)
+        : 0,
+    };
+  },
+
+  toJSON(message: Policy): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.options?.$case === "password") {
+      obj.password = GeneratePasswordRequest.toJSON(message.options.password);
+    } else if (message.options?.$case === "passphrase") {
+      obj.passphrase = GeneratePassphraseRequest.toJSON(message.options.passphrase);
+    }
+    if (message.entropyBits !== 0) {
+      obj.entropyBits = floatToJson(message.entropyBits);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Policy>, I>>(base?: I): Policy {
+    return Policy.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Policy>, I>>(object: I): Policy {
+    const message = createBasePolicy();
+    message.name = object.name ?? "";
+    message.description = object.description ?? "";
+    switch (object.options?.$case) {
+      case "password": {
+        if (object.options?.password !== undefined && object.options?.password !== null) {
+          message.options = {
+            $case: "password",
+            password: GeneratePasswordRequest.fromPartial(object.options.password),
+          };
+        }
+        break;
+      }
+      case "passphrase": {
+        if (object.options?.passphrase !== undefined && object.options?.passphrase !== null) {
+          message.options = {
+            $case: "passphrase",
+            passphrase: GeneratePassphraseRequest.fromPartial(object.options.passphrase),
+          };
+        }
+        break;
+      }
+    }
+    message.entropyBits = object.entropyBits ?? 0;
+    return message;
+  },
+};
+
 function createBaseGenerateTokenRequest(): GenerateTokenRequest {
   return { bits: 0, prefix: "", format: 0 };
 }
@@ -2411,11 +2783,27 @@ export const PasswordServiceService = {
     responseDeserialize: (value: Buffer): StreamPasswordsResponse => StreamPasswordsResponse.decode(value),
   },
   /**
+   * ListPolicies returns the server's named policies (its policies file)
+   * that the caller may use, by name. A request names one in its `policy`
+   * field instead of spelling out the options.
+   */
+  listPolicies: {
+    path: "/giropops.v1.PasswordService/ListPolicies" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListPoliciesRequest): Buffer => Buffer.from(ListPoliciesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListPoliciesRequest => ListPoliciesRequest.decode(value),
+    responseSerialize: (value: ListPoliciesResponse): Buffer =>
+      Buffer.from(ListPoliciesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListPoliciesResponse => ListPoliciesResponse.decode(value),
+  },
+  /**
    * GenerateToken mints an API key: an optional prefix, `bits` of random
    * characters and a 6-character checksum (the CRC-32 of the rest, in
    * base62), as GitHub's tokens, so a secret scanner can tell a leaked key
    * from random text offline. Tokens are never stored in the history.
-   * Errors: INVALID_ARGUMENT naming each bad field.
+   * Errors: INVALID_ARGUMENT naming each bad field; PERMISSION_DENIED
+   * without the `generate` scope (policy scopes alone do not allow it).
    */
   generateToken: {
     path: "/giropops.v1.PasswordService/GenerateToken" as const,
@@ -2484,11 +2872,18 @@ export interface PasswordServiceServer extends UntypedServiceImplementation {
    */
   streamPasswords: handleServerStreamingCall<StreamPasswordsRequest, StreamPasswordsResponse>;
   /**
+   * ListPolicies returns the server's named policies (its policies file)
+   * that the caller may use, by name. A request names one in its `policy`
+   * field instead of spelling out the options.
+   */
+  listPolicies: handleUnaryCall<ListPoliciesRequest, ListPoliciesResponse>;
+  /**
    * GenerateToken mints an API key: an optional prefix, `bits` of random
    * characters and a 6-character checksum (the CRC-32 of the rest, in
    * base62), as GitHub's tokens, so a secret scanner can tell a leaked key
    * from random text offline. Tokens are never stored in the history.
-   * Errors: INVALID_ARGUMENT naming each bad field.
+   * Errors: INVALID_ARGUMENT naming each bad field; PERMISSION_DENIED
+   * without the `generate` scope (policy scopes alone do not allow it).
    */
   generateToken: handleUnaryCall<GenerateTokenRequest, GenerateTokenResponse>;
   /**
@@ -2604,11 +2999,32 @@ export interface PasswordServiceClient extends Client {
     options?: Partial<CallOptions>,
   ): ClientReadableStream<StreamPasswordsResponse>;
   /**
+   * ListPolicies returns the server's named policies (its policies file)
+   * that the caller may use, by name. A request names one in its `policy`
+   * field instead of spelling out the options.
+   */
+  listPolicies(
+    request: ListPoliciesRequest,
+    callback: (error: ServiceError | null, response: ListPoliciesResponse) => void,
+  ): ClientUnaryCall;
+  listPolicies(
+    request: ListPoliciesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListPoliciesResponse) => void,
+  ): ClientUnaryCall;
+  listPolicies(
+    request: ListPoliciesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListPoliciesResponse) => void,
+  ): ClientUnaryCall;
+  /**
    * GenerateToken mints an API key: an optional prefix, `bits` of random
    * characters and a 6-character checksum (the CRC-32 of the rest, in
    * base62), as GitHub's tokens, so a secret scanner can tell a leaked key
    * from random text offline. Tokens are never stored in the history.
-   * Errors: INVALID_ARGUMENT naming each bad field.
+   * Errors: INVALID_ARGUMENT naming each bad field; PERMISSION_DENIED
+   * without the `generate` scope (policy scopes alone do not allow it).
    */
   generateToken(
     request: GenerateTokenRequest,
