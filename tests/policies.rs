@@ -12,7 +12,8 @@ use giropops_senhas::config::{ServerConfig, TrustConfig};
 use giropops_senhas::policies::PolicySet;
 use giropops_senhas::proto::v1::policy::Options;
 use giropops_senhas::proto::v1::{
-    GeneratePassphraseRequest, GeneratePasswordRequest, ListPoliciesRequest, StreamPasswordsRequest,
+    GeneratePassphraseRequest, GeneratePasswordRequest, GenerateTokenRequest, ListPoliciesRequest,
+    StreamPasswordsRequest,
 };
 use giropops_senhas_client::{ClientOptions, connect_with};
 use support::process::ServerProcess;
@@ -24,7 +25,8 @@ const POLICIES: &str = r#"{"policies": [
   {"name": "db-password", "description": "Database users",
    "password": {"length": 32, "minDigits": 2, "minSpecials": 2, "excludeChars": "\"'\\"}},
   {"name": "pin", "password": {"length": 6, "includeLowercase": false, "includeUppercase": false, "includeNumbers": true}},
-  {"name": "recovery", "passphrase": {"wordCount": 8, "separator": " "}}
+  {"name": "recovery", "passphrase": {"wordCount": 8, "separator": " "}},
+  {"name": "api-key", "token": {"bits": 256, "prefix": "gps_", "format": "TOKEN_FORMAT_HEX"}}
 ]}"#;
 
 struct Fixture {
@@ -41,7 +43,7 @@ impl Fixture {
         for (name, scopes) in [
             ("admin", "generate,check"),
             ("db", "policy:db-password"),
-            ("ops", "policy:pin,policy:recovery,check"),
+            ("ops", "policy:pin,policy:recovery,policy:api-key,check"),
             ("checker", "check"),
         ] {
             let (token, digest) = new_token();
@@ -118,7 +120,7 @@ async fn callers_list_only_the_policies_they_may_use() {
     let pin = all.policies.iter().find(|p| p.name == "pin").unwrap();
     assert!((pin.entropy_bits - 6.0 * 10f64.log2()).abs() < 1e-9);
     assert!(matches!(pin.options, Some(Options::Password(_))));
-    assert_eq!(names(all), ["db-password", "pin", "recovery"]);
+    assert_eq!(names(all), ["api-key", "db-password", "pin", "recovery"]);
     let mut db = fixture.client("db").await;
     let mine = db.list_policies(ListPoliciesRequest {}).await.unwrap();
     assert_eq!(names(mine.into_inner()), ["db-password"]);
@@ -197,6 +199,44 @@ async fn a_policy_name_generates_by_its_rules() {
         streamed += 1;
     }
     assert_eq!(streamed, 5);
+    let key = ops
+        .generate_token(GenerateTokenRequest {
+            policy: "api-key".to_owned(),
+            ..GenerateTokenRequest::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(key.token.starts_with("gps_"), "{}", key.token);
+    assert_eq!(
+        key.token.len(),
+        4 + 64 + 6,
+        "256 bits of hex and a checksum"
+    );
+    assert_eq!(key.entropy_bits, 256.0);
+    // An API key policy is no password policy, and options beside it are refused.
+    let wrong = ops.generate_password(named("api-key")).await.unwrap_err();
+    assert!(
+        wrong
+            .message()
+            .contains("is a token policy: call GenerateToken"),
+        "{wrong:?}"
+    );
+    let beside = ops
+        .generate_token(GenerateTokenRequest {
+            policy: "api-key".to_owned(),
+            bits: 128,
+            ..GenerateTokenRequest::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(beside.code(), Code::InvalidArgument, "{beside:?}");
+    // Policy scopes alone mint no ad hoc key.
+    let ad_hoc = ops
+        .generate_token(GenerateTokenRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(ad_hoc.code(), Code::PermissionDenied);
 }
 
 #[tokio::test]
@@ -316,7 +356,7 @@ async fn connect_json_asks_by_name_too() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["pin", "recovery"]);
+    assert_eq!(names, ["api-key", "pin", "recovery"]);
 }
 
 /// The real binary: the file is re-read on SIGHUP; a bad version keeps
@@ -350,7 +390,10 @@ async fn the_policies_file_reloads_and_a_bad_one_keeps_the_last() {
                 .collect::<Vec<_>>()
         }
     };
-    assert_eq!(names(&mut client).await, ["db-password", "pin", "recovery"]);
+    assert_eq!(
+        names(&mut client).await,
+        ["api-key", "db-password", "pin", "recovery"]
+    );
     let hangup = || {
         let status = std::process::Command::new("kill")
             .args(["-HUP", &server.pid().to_string()])
@@ -427,6 +470,6 @@ fn the_example_files_load() {
     ] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
         let set = PolicySet::load(&path).unwrap_or_else(|error| panic!("{error}"));
-        assert_eq!(set.len(), 3, "{file}");
+        assert_eq!(set.len(), 4, "{file}");
     }
 }

@@ -42,6 +42,7 @@ async fn every_format_over_grpc_checked_back_and_never_stored() {
                 bits,
                 prefix: prefix.into(),
                 format: format.into(),
+                policy: String::new(),
             })
             .await
             .unwrap()
@@ -103,6 +104,7 @@ async fn bad_requests_name_every_field() {
             bits: 32,
             prefix: "Acme".into(),
             format: 9,
+            policy: String::new(),
         })
         .await
         .unwrap_err();
@@ -119,6 +121,7 @@ async fn bad_requests_name_every_field() {
             bits: 128,
             prefix: "gps_".into(),
             format: TokenFormat::Uuid.into(),
+            policy: String::new(),
         })
         .await
         .unwrap_err();

@@ -113,11 +113,13 @@ pub(super) async fn token(args: ApiKeyArgs) -> Result<(), CommandError> {
         bits,
         prefix,
         format,
+        policy,
     } = args;
     let request = GenerateTokenRequest {
         bits,
         prefix: prefix.unwrap_or_default(),
         format: format.map_or(TokenFormat::Unspecified, Into::into).into(),
+        policy: policy.unwrap_or_default(),
     };
     let reply = client
         .connect()

@@ -247,6 +247,10 @@ pub struct ApiKeyArgs {
     /// base64url, base32 (Crockford) or uuid.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
+    /// Use the server's named API key policy (see `policies`) instead of
+    /// options.
+    #[arg(long)]
+    pub policy: Option<String>,
 }
 
 /// `check-token` options.

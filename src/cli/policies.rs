@@ -26,6 +26,7 @@ fn kind(options: Option<&Options>) -> &'static str {
     match options {
         Some(Options::Password(_)) => "password",
         Some(Options::Passphrase(_)) => "passphrase",
+        Some(Options::Token(_)) => "token",
         None => "-",
     }
 }

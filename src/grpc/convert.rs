@@ -153,6 +153,29 @@ pub(super) fn token_format(
     }
 }
 
+/// The token options a request asks for (its `policy` resolved before),
+/// and the violation of an unknown format (the default format then, so
+/// the domain's checks still run and every violation is reported).
+pub(crate) fn token_options(
+    request: &v1::GenerateTokenRequest,
+) -> (crate::generator::TokenOptions, Vec<FieldViolation>) {
+    let v1::GenerateTokenRequest {
+        bits,
+        prefix,
+        format,
+        policy: _,
+    } = request;
+    let mut violations = Vec::new();
+    let format = token_format("format", *format, &mut violations)
+        .unwrap_or(crate::generator::DEFAULT_TOKEN_FORMAT);
+    let options = crate::generator::TokenOptions {
+        bits: (*bits != 0).then_some(*bits),
+        prefix: prefix.clone(),
+        format,
+    };
+    (options, violations)
+}
+
 impl From<TokenFormat> for v1::TokenFormat {
     fn from(format: TokenFormat) -> Self {
         match format {

@@ -9,6 +9,7 @@ mod policy;
 mod tokens;
 mod violations;
 
+pub(crate) use convert::token_options;
 pub use error::{ApiError, BusyReason};
 pub use password_service::{
     DEFAULT_PAGE_SIZE, MAX_BATCH, MAX_PAGE_SIZE, MAX_STREAM, PasswordServiceImpl,

@@ -13,7 +13,8 @@ use crate::auth::{POLICY_PREFIX, Principal, Scope, is_policy_name};
 use crate::generator::FieldViolation;
 use crate::policies::{PolicyOptions, PolicySet};
 use crate::proto::v1::{
-    GeneratePassphraseRequest, GeneratePasswordRequest, ListPoliciesRequest, ListPoliciesResponse,
+    GeneratePassphraseRequest, GeneratePasswordRequest, GenerateTokenRequest, ListPoliciesRequest,
+    ListPoliciesResponse,
 };
 
 /// The options a GeneratePassword `request` stands for: its own, or its
@@ -64,12 +65,7 @@ pub(super) fn password_options<'r>(
             store: *store,
             ..options.clone()
         })),
-        PolicyOptions::Passphrase(_) => Err(wrong_kind(
-            field,
-            policy,
-            "passphrase",
-            "GeneratePassphrase",
-        )),
+        other => Err(wrong_kind(field, policy, other)),
     }
 }
 
@@ -101,9 +97,33 @@ pub(super) fn passphrase_options<'r>(
             store: *store,
             ..options.clone()
         })),
-        PolicyOptions::Password(_) => {
-            Err(wrong_kind("policy", policy, "password", "GeneratePassword"))
-        }
+        other => Err(wrong_kind("policy", policy, other)),
+    }
+}
+
+/// The options a GenerateToken `request` stands for.
+pub(super) fn token_options<'r>(
+    policies: &PolicySet,
+    principal: &Principal,
+    request: &'r GenerateTokenRequest,
+) -> Result<Cow<'r, GenerateTokenRequest>, ApiError> {
+    if request.policy.is_empty() {
+        return ad_hoc(principal).map(|()| Cow::Borrowed(request));
+    }
+    let GenerateTokenRequest {
+        bits,
+        prefix,
+        format,
+        policy,
+    } = request;
+    let set = [
+        ("bits", *bits != 0),
+        ("prefix", !prefix.is_empty()),
+        ("format", *format != 0),
+    ];
+    match named(policies, principal, policy, "policy", &set)? {
+        PolicyOptions::Token(options) => Ok(Cow::Owned(options.clone())),
+        other => Err(wrong_kind("policy", policy, other)),
     }
 }
 
@@ -177,7 +197,13 @@ fn named<'p>(
     }
 }
 
-fn wrong_kind(field: &'static str, name: &str, kind: &str, method: &str) -> ApiError {
+/// A policy of another kind than the call makes.
+fn wrong_kind(field: &'static str, name: &str, found: &PolicyOptions) -> ApiError {
+    let (kind, method) = match found {
+        PolicyOptions::Password(_) => ("password", "GeneratePassword"),
+        PolicyOptions::Passphrase(_) => ("passphrase", "GeneratePassphrase"),
+        PolicyOptions::Token(_) => ("token", "GenerateToken"),
+    };
     ApiError::InvalidArgument(vec![FieldViolation::new(
         field,
         format!("{field}: {name:?} is a {kind} policy: call {method}"),

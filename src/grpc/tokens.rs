@@ -7,14 +7,11 @@ use tonic::{Request, Response, Status};
 use tracing::instrument;
 
 use super::caller;
-use super::convert::token_format;
-use super::error::ApiError;
+use super::convert::{token_format, token_options};
 use super::password_service::PasswordServiceImpl;
+use super::policy::token_options as token_options_of;
 use super::violations::with_request_violations;
-use crate::auth::Scope;
-use crate::generator::{
-    DEFAULT_TOKEN_FORMAT, TokenOptions, TokenPolicy, check_token, generate_token, validate_token,
-};
+use crate::generator::{TokenPolicy, check_token, generate_token, validate_token};
 use crate::metrics::SecretKind;
 use crate::proto::v1::{
     CheckTokenRequest, CheckTokenResponse, GenerateTokenRequest, GenerateTokenResponse,
@@ -22,34 +19,18 @@ use crate::proto::v1::{
 
 impl PasswordServiceImpl {
     /// GenerateToken: one API key, never stored.
-    #[instrument(skip_all, fields(bits = request.get_ref().bits, format = request.get_ref().format))]
+    #[instrument(level = "debug", skip_all, fields(bits = request.get_ref().bits, format = request.get_ref().format))]
     pub(super) async fn mint_token(
         &self,
         request: Request<GenerateTokenRequest>,
     ) -> Result<Response<GenerateTokenResponse>, Status> {
-        // The auth layer lets `policy:` scopes reach generating calls (the
-        // handler then requires a policy): an API key is no policy's.
+        // The auth layer lets `policy:` scopes reach generating calls: the
+        // options spelled out need `generate` itself, a named policy its
+        // scope (`super::policy`).
         let principal = caller(&request);
-        if !principal.scopes.grants(Scope::Generate) {
-            return Err(ApiError::PermissionDenied(format!(
-                "GenerateToken needs the scope `generate` (policy scopes allow only their policies); {principal} has {}",
-                principal.scopes
-            ))
-            .into());
-        }
-        let GenerateTokenRequest {
-            bits,
-            prefix,
-            format,
-        } = request.into_inner();
-        let mut violations = Vec::new();
-        let format =
-            token_format("format", format, &mut violations).unwrap_or(DEFAULT_TOKEN_FORMAT);
-        let options = TokenOptions {
-            bits: (bits != 0).then_some(bits),
-            prefix,
-            format,
-        };
+        let policies = self.policies().current();
+        let request = token_options_of(&policies, &principal, request.get_ref())?;
+        let (options, violations) = token_options(&request);
         let policy = with_request_violations(TokenPolicy::new(options), violations)?;
         let generated = generate_token(&policy, &mut rand::rng());
         self.metrics.generated(SecretKind::Token, 1);
@@ -63,7 +44,7 @@ impl PasswordServiceImpl {
 
     /// CheckToken: the verdict on a token, offline; a bad token is an
     /// answer, only an empty or oversized one an error.
-    #[instrument(skip_all)]
+    #[instrument(level = "debug", skip_all)]
     pub(super) async fn verify_token(
         &self,
         request: Request<CheckTokenRequest>,
@@ -120,7 +101,9 @@ mod tests {
             .unwrap_err();
         assert_eq!(status.code(), Code::PermissionDenied);
         assert!(
-            status.message().contains("needs the scope `generate`"),
+            status
+                .message()
+                .contains("may generate only with a named policy (pin)"),
             "{status:?}"
         );
         assert!(
@@ -139,6 +122,7 @@ mod tests {
                 bits: 128,
                 prefix: "gps_".into(),
                 format: TokenFormat::Base32Crockford.into(),
+                policy: String::new(),
             }))
             .await
             .unwrap()
@@ -177,6 +161,7 @@ mod tests {
                 bits: 2048,
                 prefix: "GPS".into(),
                 format: 42,
+                policy: String::new(),
             }))
             .await
             .unwrap_err();

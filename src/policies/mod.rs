@@ -28,10 +28,13 @@ use prost::Message;
 
 use crate::auth::{MAX_POLICY_NAME, Scopes, is_policy_name};
 use crate::gateway::Codec;
-use crate::generator::{PassphraseOptions, PassphrasePolicy, PasswordOptions, PasswordPolicy};
+use crate::generator::{
+    PassphraseOptions, PassphrasePolicy, PasswordOptions, PasswordPolicy, TokenPolicy,
+};
 use crate::proto::v1::policy::Options;
 use crate::proto::v1::{
-    GeneratePassphraseRequest, GeneratePasswordRequest, ListPoliciesResponse, Policy,
+    GeneratePassphraseRequest, GeneratePasswordRequest, GenerateTokenRequest, ListPoliciesResponse,
+    Policy,
 };
 
 /// Most policies in one file.
@@ -58,6 +61,8 @@ pub enum PolicyOptions {
     Password(GeneratePasswordRequest),
     /// GeneratePassphrase's options (store and policy unset).
     Passphrase(GeneratePassphraseRequest),
+    /// GenerateToken's options (policy unset).
+    Token(GenerateTokenRequest),
 }
 
 /// A validated set of policies, by name.
@@ -181,7 +186,7 @@ fn validate(policy: Policy) -> Result<(Policy, PolicyOptions), Vec<String>> {
     let checked = match options {
         None => {
             problems.push(format!(
-                "{label}: no options: give \"password\" or \"passphrase\""
+                "{label}: no options: give \"password\", \"passphrase\" or \"token\""
             ));
             None
         }
@@ -228,6 +233,23 @@ fn validate(policy: Policy) -> Result<(Policy, PolicyOptions), Vec<String>> {
             judged(&label, "passphrase", &inner, domain, &mut problems)
                 .map(|bits| (bits, PolicyOptions::Passphrase(request)))
         }
+        Some(Options::Token(request)) => {
+            let inner = [(
+                !request.policy.is_empty(),
+                "token.policy: a policy cannot name another",
+            )];
+            let (options, mut violations) = crate::grpc::token_options(&request);
+            let domain = match TokenPolicy::new(options) {
+                Ok(domain) if violations.is_empty() => Ok(domain.entropy_bits()),
+                Ok(_) => Err(violations),
+                Err(found) => {
+                    violations.extend(found);
+                    Err(violations)
+                }
+            };
+            judged(&label, "token", &inner, domain, &mut problems)
+                .map(|bits| (bits, PolicyOptions::Token(request)))
+        }
     };
     match checked {
         Some((entropy_bits, options)) if problems.is_empty() => {
@@ -237,6 +259,7 @@ fn validate(policy: Policy) -> Result<(Policy, PolicyOptions), Vec<String>> {
                 options: Some(match &options {
                     PolicyOptions::Password(request) => Options::Password(request.clone()),
                     PolicyOptions::Passphrase(request) => Options::Passphrase(request.clone()),
+                    PolicyOptions::Token(request) => Options::Token(request.clone()),
                 }),
                 entropy_bits,
             };

@@ -56,7 +56,8 @@ fn every_problem_of_a_bad_file_is_reported_at_once() {
       {"name": "empty"},
       {"name": "twice", "passphrase": {"wordCount": 99}},
       {"name": "pin", "password": {}},
-      {"name": "pin", "password": {}}
+      {"name": "pin", "password": {}},
+      {"name": "weak-key", "token": {"bits": 32, "format": "TOKEN_FORMAT_HEX"}}
     ]}"#;
     let problems = PolicySet::parse(bad.as_bytes()).unwrap_err();
     let all = problems.join("\n");
@@ -69,6 +70,7 @@ fn every_problem_of_a_bad_file_is_reported_at_once() {
         "policies[3]: policy \"empty\": no options",
         "policies[4]: policy \"twice\": passphrase.word_count",
         "policy \"pin\" is defined twice",
+        "policies[7]: policy \"weak-key\": token.bits",
     ] {
         assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
     }

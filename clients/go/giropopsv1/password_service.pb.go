@@ -1065,13 +1065,15 @@ type Policy struct {
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// What it is for, for people (at most 256 bytes).
 	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
-	// What it generates: the options of a GeneratePassword or
-	// GeneratePassphrase request (without count, store or policy).
+	// What it generates: the options of a GeneratePassword,
+	// GeneratePassphrase or GenerateToken request (without count, store or
+	// policy).
 	//
 	// Types that are valid to be assigned to Options:
 	//
 	//	*Policy_Password
 	//	*Policy_Passphrase
+	//	*Policy_Token
 	Options isPolicy_Options `protobuf_oneof:"options"`
 	// Strength of what it generates, in bits (as in the responses). Set by
 	// the server; ignored in the policies file.
@@ -1149,6 +1151,15 @@ func (x *Policy) GetPassphrase() *GeneratePassphraseRequest {
 	return nil
 }
 
+func (x *Policy) GetToken() *GenerateTokenRequest {
+	if x != nil {
+		if x, ok := x.Options.(*Policy_Token); ok {
+			return x.Token
+		}
+	}
+	return nil
+}
+
 func (x *Policy) GetEntropyBits() float64 {
 	if x != nil {
 		return x.EntropyBits
@@ -1168,9 +1179,15 @@ type Policy_Passphrase struct {
 	Passphrase *GeneratePassphraseRequest `protobuf:"bytes,4,opt,name=passphrase,proto3,oneof"`
 }
 
+type Policy_Token struct {
+	Token *GenerateTokenRequest `protobuf:"bytes,6,opt,name=token,proto3,oneof"`
+}
+
 func (*Policy_Password) isPolicy_Options() {}
 
 func (*Policy_Passphrase) isPolicy_Options() {}
+
+func (*Policy_Token) isPolicy_Options() {}
 
 // GenerateTokenRequest describes an API key. With no field set: 128 bits
 // in base62 without a prefix, 22 characters and the checksum.
@@ -1188,7 +1205,10 @@ type GenerateTokenRequest struct {
 	Prefix string `protobuf:"bytes,2,opt,name=prefix,proto3" json:"prefix,omitempty"`
 	// How the random part is written. Default (unspecified):
 	// TOKEN_FORMAT_BASE62.
-	Format        TokenFormat `protobuf:"varint,3,opt,name=format,proto3,enum=giropops.v1.TokenFormat" json:"format,omitempty"`
+	Format TokenFormat `protobuf:"varint,3,opt,name=format,proto3,enum=giropops.v1.TokenFormat" json:"format,omitempty"`
+	// An API key policy of the server, by name (ListPolicies): its options
+	// are used, and no other field may be set. Empty: the options above.
+	Policy        string `protobuf:"bytes,4,opt,name=policy,proto3" json:"policy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1242,6 +1262,13 @@ func (x *GenerateTokenRequest) GetFormat() TokenFormat {
 		return x.Format
 	}
 	return TokenFormat_TOKEN_FORMAT_UNSPECIFIED
+}
+
+func (x *GenerateTokenRequest) GetPolicy() string {
+	if x != nil {
+		return x.Policy
+	}
+	return ""
 }
 
 // GenerateTokenResponse carries the API key.
@@ -1553,20 +1580,22 @@ const file_giropops_v1_password_service_proto_rawDesc = "" +
 	"\fentropy_bits\x18\x02 \x01(\x01R\ventropyBits\"\x15\n" +
 	"\x13ListPoliciesRequest\"G\n" +
 	"\x14ListPoliciesResponse\x12/\n" +
-	"\bpolicies\x18\x01 \x03(\v2\x13.giropops.v1.PolicyR\bpolicies\"\xfa\x01\n" +
+	"\bpolicies\x18\x01 \x03(\v2\x13.giropops.v1.PolicyR\bpolicies\"\xb5\x02\n" +
 	"\x06Policy\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12B\n" +
 	"\bpassword\x18\x03 \x01(\v2$.giropops.v1.GeneratePasswordRequestH\x00R\bpassword\x12H\n" +
 	"\n" +
 	"passphrase\x18\x04 \x01(\v2&.giropops.v1.GeneratePassphraseRequestH\x00R\n" +
-	"passphrase\x12!\n" +
+	"passphrase\x129\n" +
+	"\x05token\x18\x06 \x01(\v2!.giropops.v1.GenerateTokenRequestH\x00R\x05token\x12!\n" +
 	"\fentropy_bits\x18\x05 \x01(\x01R\ventropyBitsB\t\n" +
-	"\aoptions\"t\n" +
+	"\aoptions\"\x8c\x01\n" +
 	"\x14GenerateTokenRequest\x12\x12\n" +
 	"\x04bits\x18\x01 \x01(\rR\x04bits\x12\x16\n" +
 	"\x06prefix\x18\x02 \x01(\tR\x06prefix\x120\n" +
-	"\x06format\x18\x03 \x01(\x0e2\x18.giropops.v1.TokenFormatR\x06format\"\x82\x01\n" +
+	"\x06format\x18\x03 \x01(\x0e2\x18.giropops.v1.TokenFormatR\x06format\x12\x16\n" +
+	"\x06policy\x18\x04 \x01(\tR\x06policy\"\x82\x01\n" +
 	"\x15GenerateTokenResponse\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12!\n" +
 	"\fentropy_bits\x18\x02 \x01(\x01R\ventropyBits\x120\n" +
@@ -1644,31 +1673,32 @@ var file_giropops_v1_password_service_proto_depIdxs = []int32{
 	14, // 5: giropops.v1.ListPoliciesResponse.policies:type_name -> giropops.v1.Policy
 	1,  // 6: giropops.v1.Policy.password:type_name -> giropops.v1.GeneratePasswordRequest
 	6,  // 7: giropops.v1.Policy.passphrase:type_name -> giropops.v1.GeneratePassphraseRequest
-	0,  // 8: giropops.v1.GenerateTokenRequest.format:type_name -> giropops.v1.TokenFormat
-	0,  // 9: giropops.v1.GenerateTokenResponse.format:type_name -> giropops.v1.TokenFormat
-	0,  // 10: giropops.v1.CheckTokenRequest.format:type_name -> giropops.v1.TokenFormat
-	0,  // 11: giropops.v1.CheckTokenResponse.format:type_name -> giropops.v1.TokenFormat
-	1,  // 12: giropops.v1.PasswordService.GeneratePassword:input_type -> giropops.v1.GeneratePasswordRequest
-	3,  // 13: giropops.v1.PasswordService.ListPasswords:input_type -> giropops.v1.ListPasswordsRequest
-	6,  // 14: giropops.v1.PasswordService.GeneratePassphrase:input_type -> giropops.v1.GeneratePassphraseRequest
-	8,  // 15: giropops.v1.PasswordService.CheckPassword:input_type -> giropops.v1.CheckPasswordRequest
-	10, // 16: giropops.v1.PasswordService.StreamPasswords:input_type -> giropops.v1.StreamPasswordsRequest
-	12, // 17: giropops.v1.PasswordService.ListPolicies:input_type -> giropops.v1.ListPoliciesRequest
-	15, // 18: giropops.v1.PasswordService.GenerateToken:input_type -> giropops.v1.GenerateTokenRequest
-	17, // 19: giropops.v1.PasswordService.CheckToken:input_type -> giropops.v1.CheckTokenRequest
-	2,  // 20: giropops.v1.PasswordService.GeneratePassword:output_type -> giropops.v1.GeneratePasswordResponse
-	4,  // 21: giropops.v1.PasswordService.ListPasswords:output_type -> giropops.v1.ListPasswordsResponse
-	7,  // 22: giropops.v1.PasswordService.GeneratePassphrase:output_type -> giropops.v1.GeneratePassphraseResponse
-	9,  // 23: giropops.v1.PasswordService.CheckPassword:output_type -> giropops.v1.CheckPasswordResponse
-	11, // 24: giropops.v1.PasswordService.StreamPasswords:output_type -> giropops.v1.StreamPasswordsResponse
-	13, // 25: giropops.v1.PasswordService.ListPolicies:output_type -> giropops.v1.ListPoliciesResponse
-	16, // 26: giropops.v1.PasswordService.GenerateToken:output_type -> giropops.v1.GenerateTokenResponse
-	18, // 27: giropops.v1.PasswordService.CheckToken:output_type -> giropops.v1.CheckTokenResponse
-	20, // [20:28] is the sub-list for method output_type
-	12, // [12:20] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	15, // 8: giropops.v1.Policy.token:type_name -> giropops.v1.GenerateTokenRequest
+	0,  // 9: giropops.v1.GenerateTokenRequest.format:type_name -> giropops.v1.TokenFormat
+	0,  // 10: giropops.v1.GenerateTokenResponse.format:type_name -> giropops.v1.TokenFormat
+	0,  // 11: giropops.v1.CheckTokenRequest.format:type_name -> giropops.v1.TokenFormat
+	0,  // 12: giropops.v1.CheckTokenResponse.format:type_name -> giropops.v1.TokenFormat
+	1,  // 13: giropops.v1.PasswordService.GeneratePassword:input_type -> giropops.v1.GeneratePasswordRequest
+	3,  // 14: giropops.v1.PasswordService.ListPasswords:input_type -> giropops.v1.ListPasswordsRequest
+	6,  // 15: giropops.v1.PasswordService.GeneratePassphrase:input_type -> giropops.v1.GeneratePassphraseRequest
+	8,  // 16: giropops.v1.PasswordService.CheckPassword:input_type -> giropops.v1.CheckPasswordRequest
+	10, // 17: giropops.v1.PasswordService.StreamPasswords:input_type -> giropops.v1.StreamPasswordsRequest
+	12, // 18: giropops.v1.PasswordService.ListPolicies:input_type -> giropops.v1.ListPoliciesRequest
+	15, // 19: giropops.v1.PasswordService.GenerateToken:input_type -> giropops.v1.GenerateTokenRequest
+	17, // 20: giropops.v1.PasswordService.CheckToken:input_type -> giropops.v1.CheckTokenRequest
+	2,  // 21: giropops.v1.PasswordService.GeneratePassword:output_type -> giropops.v1.GeneratePasswordResponse
+	4,  // 22: giropops.v1.PasswordService.ListPasswords:output_type -> giropops.v1.ListPasswordsResponse
+	7,  // 23: giropops.v1.PasswordService.GeneratePassphrase:output_type -> giropops.v1.GeneratePassphraseResponse
+	9,  // 24: giropops.v1.PasswordService.CheckPassword:output_type -> giropops.v1.CheckPasswordResponse
+	11, // 25: giropops.v1.PasswordService.StreamPasswords:output_type -> giropops.v1.StreamPasswordsResponse
+	13, // 26: giropops.v1.PasswordService.ListPolicies:output_type -> giropops.v1.ListPoliciesResponse
+	16, // 27: giropops.v1.PasswordService.GenerateToken:output_type -> giropops.v1.GenerateTokenResponse
+	18, // 28: giropops.v1.PasswordService.CheckToken:output_type -> giropops.v1.CheckTokenResponse
+	21, // [21:29] is the sub-list for method output_type
+	13, // [13:21] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_giropops_v1_password_service_proto_init() }
@@ -1681,6 +1711,7 @@ func file_giropops_v1_password_service_proto_init() {
 	file_giropops_v1_password_service_proto_msgTypes[13].OneofWrappers = []any{
 		(*Policy_Password)(nil),
 		(*Policy_Passphrase)(nil),
+		(*Policy_Token)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

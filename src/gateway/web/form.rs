@@ -238,6 +238,8 @@ fn token(values: &Values) -> Result<Action, Vec<(String, String)>> {
         bits,
         prefix: values.get("prefixo").unwrap_or_default().to_owned(),
         format: format.into(),
+        // The no-JS form spells its options out.
+        policy: String::new(),
     }))
 }
 
@@ -293,6 +295,7 @@ mod tests {
                 bits: 256,
                 prefix: "gps_".into(),
                 format: TokenFormat::Hex.into(),
+                policy: String::new(),
             }
         );
         let Ok(Action::Token(default)) = action(&Values::parse(b"modo=chave&formato=")) else {

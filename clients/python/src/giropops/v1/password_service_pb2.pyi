@@ -178,28 +178,32 @@ class ListPoliciesResponse(_message.Message):
     def __init__(self, policies: _Optional[_Iterable[_Union[Policy, _Mapping]]] = ...) -> None: ...
 
 class Policy(_message.Message):
-    __slots__ = ("name", "description", "password", "passphrase", "entropy_bits")
+    __slots__ = ("name", "description", "password", "passphrase", "token", "entropy_bits")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_FIELD_NUMBER: _ClassVar[int]
     PASSPHRASE_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
     ENTROPY_BITS_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     password: GeneratePasswordRequest
     passphrase: GeneratePassphraseRequest
+    token: GenerateTokenRequest
     entropy_bits: float
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., password: _Optional[_Union[GeneratePasswordRequest, _Mapping]] = ..., passphrase: _Optional[_Union[GeneratePassphraseRequest, _Mapping]] = ..., entropy_bits: _Optional[float] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., password: _Optional[_Union[GeneratePasswordRequest, _Mapping]] = ..., passphrase: _Optional[_Union[GeneratePassphraseRequest, _Mapping]] = ..., token: _Optional[_Union[GenerateTokenRequest, _Mapping]] = ..., entropy_bits: _Optional[float] = ...) -> None: ...
 
 class GenerateTokenRequest(_message.Message):
-    __slots__ = ("bits", "prefix", "format")
+    __slots__ = ("bits", "prefix", "format", "policy")
     BITS_FIELD_NUMBER: _ClassVar[int]
     PREFIX_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
     bits: int
     prefix: str
     format: TokenFormat
-    def __init__(self, bits: _Optional[int] = ..., prefix: _Optional[str] = ..., format: _Optional[_Union[TokenFormat, str]] = ...) -> None: ...
+    policy: str
+    def __init__(self, bits: _Optional[int] = ..., prefix: _Optional[str] = ..., format: _Optional[_Union[TokenFormat, str]] = ..., policy: _Optional[str] = ...) -> None: ...
 
 class GenerateTokenResponse(_message.Message):
     __slots__ = ("token", "entropy_bits", "format")

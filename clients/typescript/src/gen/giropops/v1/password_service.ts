@@ -365,12 +365,14 @@ export interface Policy {
   /** What it is for, for people (at most 256 bytes). */
   description: string;
   /**
-   * What it generates: the options of a GeneratePassword or
-   * GeneratePassphrase request (without count, store or policy).
+   * What it generates: the options of a GeneratePassword,
+   * GeneratePassphrase or GenerateToken request (without count, store or
+   * policy).
    */
   options?:
     | { $case: "password"; password: GeneratePasswordRequest }
     | { $case: "passphrase"; passphrase: GeneratePassphraseRequest }
+    | { $case: "token"; token: GenerateTokenRequest }
     | undefined;
   /**
    * Strength of what it generates, in bits (as in the responses). Set by
@@ -403,6 +405,11 @@ export interface GenerateTokenRequest {
    * TOKEN_FORMAT_BASE62.
    */
   format: TokenFormat;
+  /**
+   * An API key policy of the server, by name (ListPolicies): its options
+   * are used, and no other field may be set. Empty: the options above.
+   */
+  policy: string;
 }
 
 /** GenerateTokenResponse carries the API key. */
@@ -2103,6 +2110,9 @@ export const Policy: MessageFns<Policy> = {
       case "passphrase":
         GeneratePassphraseRequest.encode(message.options.passphrase, writer.uint32(34).fork()).join();
         break;
+      case "token":
+        GenerateTokenRequest.encode(message.options.token, writer.uint32(50).fork()).join();
+        break;
     }
     if (message.entropyBits !== 0) {
       writer.uint32(41).double(message.entropyBits);
@@ -2158,6 +2168,14 @@ export const Policy: MessageFns<Policy> = {
             };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.options = { $case: "token", token: GenerateTokenRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 5: {
             if (tag !== 41) {
               break;
@@ -2186,6 +2204,8 @@ export const Policy: MessageFns<Policy> = {
         ? { $case: "password", password: GeneratePasswordRequest.fromJSON(object.password) }
         : isSet(object.passphrase)
         ? { $case: "passphrase", passphrase: GeneratePassphraseRequest.fromJSON(object.passphrase) }
+        : isSet(object.token)
+        ? { $case: "token", token: GenerateTokenRequest.fromJSON(object.token) }
         : undefined,
       entropyBits: isSet(object.entropyBits)
         ? globalThis.Number(object.entropyBits)
@@ -2207,6 +2227,8 @@ export const Policy: MessageFns<Policy> = {
       obj.password = GeneratePasswordRequest.toJSON(message.options.password);
     } else if (message.options?.$case === "passphrase") {
       obj.passphrase = GeneratePassphraseRequest.toJSON(message.options.passphrase);
+    } else if (message.options?.$case === "token") {
+      obj.token = GenerateTokenRequest.toJSON(message.options.token);
     }
     if (message.entropyBits !== 0) {
       obj.entropyBits = floatToJson(message.entropyBits);
@@ -2240,6 +2262,12 @@ export const Policy: MessageFns<Policy> = {
         }
         break;
       }
+      case "token": {
+        if (object.options?.token !== undefined && object.options?.token !== null) {
+          message.options = { $case: "token", token: GenerateTokenRequest.fromPartial(object.options.token) };
+        }
+        break;
+      }
     }
     message.entropyBits = object.entropyBits ?? 0;
     return message;
@@ -2247,7 +2275,7 @@ export const Policy: MessageFns<Policy> = {
 };
 
 function createBaseGenerateTokenRequest(): GenerateTokenRequest {
-  return { bits: 0, prefix: "", format: 0 };
+  return { bits: 0, prefix: "", format: 0, policy: "" };
 }
 
 export const GenerateTokenRequest: MessageFns<GenerateTokenRequest> = {
@@ -2260,6 +2288,9 @@ export const GenerateTokenRequest: MessageFns<GenerateTokenRequest> = {
     }
     if (message.format !== 0) {
       writer.uint32(24).int32(message.format);
+    }
+    if (message.policy !== "") {
+      writer.uint32(34).string(message.policy);
     }
     return writer;
   },
@@ -2301,6 +2332,14 @@ export const GenerateTokenRequest: MessageFns<GenerateTokenRequest> = {
             message.format = reader.int32() as any;
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.policy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2318,6 +2357,7 @@ export const GenerateTokenRequest: MessageFns<GenerateTokenRequest> = {
       bits: isSet(object.bits) ? globalThis.Number(object.bits) : 0,
       prefix: isSet(object.prefix) ? globalThis.String(object.prefix) : "",
       format: isSet(object.format) ? tokenFormatFromJSON(object.format) : 0,
+      policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
     };
   },
 
@@ -2332,6 +2372,9 @@ export const GenerateTokenRequest: MessageFns<GenerateTokenRequest> = {
     if (message.format !== 0) {
       obj.format = tokenFormatToJSON(message.format);
     }
+    if (message.policy !== "") {
+      obj.policy = message.policy;
+    }
     return obj;
   },
 
@@ -2343,6 +2386,7 @@ export const GenerateTokenRequest: MessageFns<GenerateTokenRequest> = {
     message.bits = object.bits ?? 0;
     message.prefix = object.prefix ?? "";
     message.format = object.format ?? 0;
+    message.policy = object.policy ?? "";
     return message;
   },
 };
