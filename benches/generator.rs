@@ -14,20 +14,74 @@ use giropops_senhas::generator::{
     check_password, generate_passphrase, generate_password,
 };
 
+/// Every class on, each with at least `min` characters.
+fn all_classes(length: u64, min: u64) -> PasswordOptions {
+    PasswordOptions {
+        include_numbers: true,
+        include_special_chars: true,
+        min_lowercase: min,
+        min_uppercase: min,
+        min_digits: min,
+        min_specials: min,
+        ..PasswordOptions::with_length(length)
+    }
+}
+
+/// The policies measured: typical ones, and the costliest for the exact
+/// count (1024 characters, four classes, large minimums).
+fn cases() -> Vec<(String, PasswordOptions)> {
+    let mut cases = Vec::new();
+    for length in [16u64, 128, 1024] {
+        cases.push((
+            format!("length {length}, all classes"),
+            PasswordOptions {
+                include_numbers: true,
+                include_special_chars: true,
+                min_digits: 2,
+                ..PasswordOptions::with_length(length)
+            },
+        ));
+    }
+    cases.push((
+        "length 16, all classes, min 2 each".into(),
+        all_classes(16, 2),
+    ));
+    cases.push((
+        "length 128, all classes, min 8 each".into(),
+        all_classes(128, 8),
+    ));
+    for min in [16u64, 64, 128, 250] {
+        cases.push((
+            format!("length 1024, all classes, min {min} each"),
+            all_classes(1024, min),
+        ));
+    }
+    cases.push((
+        "length 1024, all classes, min_digits 600".into(),
+        PasswordOptions {
+            min_digits: 600,
+            ..all_classes(1024, 1)
+        },
+    ));
+    cases
+}
+
 fn passwords(c: &mut Criterion) {
     let mut group = c.benchmark_group("password");
-    for length in [16u64, 128, 1024] {
-        let policy = PasswordPolicy::new(PasswordOptions {
-            include_numbers: true,
-            include_special_chars: true,
-            min_digits: 2,
-            ..PasswordOptions::with_length(length)
-        })
-        .unwrap();
-        group.throughput(Throughput::Bytes(length));
-        group.bench_function(format!("length {length}, all classes"), |b| {
+    for (name, options) in cases() {
+        let policy = PasswordPolicy::new(options.clone()).unwrap();
+        group.throughput(Throughput::Bytes(options.length));
+        group.bench_function(name.clone(), |b| {
             let mut rng = rand::rng();
             b.iter(|| generate_password(black_box(&policy), &mut rng))
+        });
+        // What a request pays: validation (and any per-policy work) too.
+        group.bench_function(format!("{name}, with validation"), |b| {
+            let mut rng = rand::rng();
+            b.iter(|| {
+                let policy = PasswordPolicy::new(black_box(options.clone())).unwrap();
+                generate_password(&policy, &mut rng)
+            })
         });
     }
     group.finish();
