@@ -5,11 +5,12 @@
 //! and at least `m_i` characters of each class `i`. Every valid string is
 //! drawn with probability exactly `1/N` ([`count`] computes `N`):
 //!
-//! - **By rejection** when at least half of all `A^L` strings over the
-//!   whole alphabet are valid (the usual case: long passwords, small
-//!   minimums): draw `L` uniform characters, start again if a minimum is
-//!   missed. Each try is uniform over all strings, so the one kept is
-//!   uniform over the valid ones; fewer than 2 tries on average.
+//! - **By rejection** when at least a quarter of all `A^L` strings over
+//!   the whole alphabet are valid (the usual case: small minimums): draw
+//!   `L` uniform characters, start again if a minimum is missed. Each try
+//!   is uniform over all strings, so the one kept is uniform over the valid
+//!   ones; at most 4 tries on average (16 characters, the four classes,
+//!   `min_digits` 2: about 2).
 //! - **By counts** otherwise ([`count::Split`]): the classes form two
 //!   groups; the first group's share `n` of the length is drawn with
 //!   probability `C(L,n)·W_A(n)·W_B(L-n)/N` (a uniform big integer below
@@ -105,7 +106,7 @@ impl Sampler {
             total
         };
         let all = count::power(alphabet.len() as u64, length);
-        let plan = if counts.is_none() && &count * 2u32 >= all {
+        let plan = if counts.is_none() && &count * 4u32 >= all {
             Plan::Rejection
         } else {
             Plan::Counts(Box::new(

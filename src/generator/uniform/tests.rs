@@ -279,6 +279,9 @@ fn plans_are_chosen_by_the_share_of_valid_strings() {
     assert!(matches!(tight.plan, Plan::Counts(_)), "{tight:?}");
     let short = Sampler::new(8, &with([2, 2, 2, 2]));
     assert!(matches!(short.plan, Plan::Counts(_)), "{short:?}");
+    // 16 characters with two digits: 47% of all strings qualify.
+    let usual = Sampler::new(16, &with([1, 1, 2, 1]));
+    assert!(matches!(usual.plan, Plan::Rejection), "{usual:?}");
 }
 
 #[test]
