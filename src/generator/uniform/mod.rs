@@ -30,9 +30,9 @@ pub(crate) mod count;
 use std::fmt;
 
 use num_bigint::BigUint;
-use rand::CryptoRng;
-use rand::RngExt;
+use rand::distr::{Distribution, Uniform};
 use rand::seq::{IndexedRandom, SliceRandom};
+use rand::CryptoRng;
 
 use self::count::{Class, Group, MAX_EXCLUSION_TERMS, Split};
 
@@ -47,6 +47,8 @@ pub(crate) struct Sampler {
     classes: Vec<Vec<u8>>,
     mins: Vec<usize>,
     alphabet: Vec<u8>,
+    /// Indexes into `alphabet` (Lemire's method: exact rejection).
+    index: Uniform<usize>,
     count: BigUint,
     plan: Plan,
     /// Tries of a group's characters by rejection before the exact walk.
@@ -117,6 +119,7 @@ impl Sampler {
             length,
             classes: classes.iter().map(|(c, _)| c.to_vec()).collect(),
             mins: classes.iter().map(|&(_, m)| m).collect(),
+            index: Uniform::new(0, alphabet.len()).expect("classes are not empty"),
             alphabet,
             count,
             plan,
@@ -149,7 +152,7 @@ impl Sampler {
         loop {
             seen.fill(0);
             for c in chars.iter_mut() {
-                let index = rng.random_range(0..self.alphabet.len());
+                let index = self.index.sample(rng);
                 *c = self.alphabet[index];
                 seen[self.class_of(index)] += 1;
             }
@@ -217,12 +220,12 @@ fn fill_group<R: CryptoRng + ?Sized>(
         return;
     };
     let (p, q) = (group.classes[0].min, group.classes[1].min);
-    let size = first.len() + second.len();
+    let index = Uniform::new(0, first.len() + second.len()).expect("classes are not empty");
     let start = out.len();
     for _ in 0..tries {
         let mut in_first = 0;
         for _ in 0..n {
-            let index = rng.random_range(0..size);
+            let index = index.sample(rng);
             if index < first.len() {
                 in_first += 1;
                 out.push(first[index]);
