@@ -49,6 +49,8 @@ pub(crate) struct Sampler {
     alphabet: Vec<u8>,
     /// Indexes into `alphabet` (Lemire's method: exact rejection).
     index: Uniform<usize>,
+    /// The class of each character of `alphabet`.
+    class_at: Vec<u8>,
     count: BigUint,
     plan: Plan,
     /// Tries of a group's characters by rejection before the exact walk.
@@ -120,6 +122,10 @@ impl Sampler {
             classes: classes.iter().map(|(c, _)| c.to_vec()).collect(),
             mins: classes.iter().map(|&(_, m)| m).collect(),
             index: Uniform::new(0, alphabet.len()).expect("classes are not empty"),
+            class_at: (0u8..)
+                .zip(classes)
+                .flat_map(|(i, (chars, _))| chars.iter().map(move |_| i))
+                .collect(),
             alphabet,
             count,
             plan,
@@ -154,23 +160,12 @@ impl Sampler {
             for c in chars.iter_mut() {
                 let index = self.index.sample(rng);
                 *c = self.alphabet[index];
-                seen[self.class_of(index)] += 1;
+                seen[usize::from(self.class_at[index])] += 1;
             }
             if seen.iter().zip(&self.mins).all(|(s, m)| s >= m) {
                 return chars;
             }
         }
-    }
-
-    /// The class of the alphabet's `index`-th character.
-    fn class_of(&self, mut index: usize) -> usize {
-        for (i, class) in self.classes.iter().enumerate() {
-            if index < class.len() {
-                return i;
-            }
-            index -= class.len();
-        }
-        unreachable!("index within the alphabet")
     }
 
     fn by_counts<R: CryptoRng + ?Sized>(&self, split: &Split, rng: &mut R) -> Vec<u8> {
