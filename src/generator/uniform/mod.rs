@@ -30,9 +30,9 @@ pub(crate) mod count;
 use std::fmt;
 
 use num_bigint::BigUint;
+use rand::CryptoRng;
 use rand::distr::{Distribution, Uniform};
 use rand::seq::{IndexedRandom, SliceRandom};
-use rand::CryptoRng;
 
 use self::count::{Class, Group, MAX_EXCLUSION_TERMS, Split};
 
