@@ -5,7 +5,9 @@
 //! generation is never what limits the service (Redis and gRPC are). The
 //! zxcvbn check is the costly call; its 256-character worst case is measured
 //! here because it bounds CheckPassword's CPU per request. API keys: a
-//! 128-bit key (and its check) in well under 5 µs too.
+//! 128-bit key (and its check) in well under 5 µs too. Building a policy
+//! now counts its passwords exactly: the "with validation" cases measure
+//! that, up to ~2 ms at 1024 characters with middle minimums (BENCHMARKS.md).
 
 use std::hint::black_box;
 
@@ -15,21 +17,99 @@ use giropops_senhas::generator::{
     TokenOptions, TokenPolicy, WORST_CHECK_INPUT, check_password, check_token, generate_passphrase,
     generate_password, generate_token,
 };
+use rand::CryptoRng;
+use rand::seq::{IndexedRandom, SliceRandom};
+
+/// The generator before exact-uniform sampling (forced picks for each
+/// class's minimum, the rest from the whole alphabet, a shuffle), kept here
+/// so that both are measured in one run on one machine. No exclusions in
+/// these cases, so a class's characters are its defaults.
+fn forced_picks_and_shuffle<R: CryptoRng>(policy: &PasswordPolicy, rng: &mut R) -> String {
+    let mut chars = Vec::with_capacity(policy.length());
+    for (class, min) in policy.required_classes() {
+        for _ in 0..min {
+            chars.push(*class.chars().choose(rng).unwrap());
+        }
+    }
+    while chars.len() < policy.length() {
+        chars.push(*policy.alphabet().choose(rng).unwrap());
+    }
+    chars.shuffle(rng);
+    String::from_utf8(chars).unwrap()
+}
+
+/// Every class on, each with at least `min` characters.
+fn all_classes(length: u64, min: u64) -> PasswordOptions {
+    PasswordOptions {
+        include_numbers: true,
+        include_special_chars: true,
+        min_lowercase: min,
+        min_uppercase: min,
+        min_digits: min,
+        min_specials: min,
+        ..PasswordOptions::with_length(length)
+    }
+}
+
+/// The policies measured: typical ones, and the costliest for the exact
+/// count (1024 characters, four classes, large minimums).
+fn cases() -> Vec<(String, PasswordOptions)> {
+    let mut cases = Vec::new();
+    for length in [16u64, 128, 1024] {
+        cases.push((
+            format!("length {length}, all classes"),
+            PasswordOptions {
+                include_numbers: true,
+                include_special_chars: true,
+                min_digits: 2,
+                ..PasswordOptions::with_length(length)
+            },
+        ));
+    }
+    cases.push((
+        "length 16, all classes, min 2 each".into(),
+        all_classes(16, 2),
+    ));
+    cases.push((
+        "length 128, all classes, min 8 each".into(),
+        all_classes(128, 8),
+    ));
+    for min in [16u64, 64, 128, 250] {
+        cases.push((
+            format!("length 1024, all classes, min {min} each"),
+            all_classes(1024, min),
+        ));
+    }
+    cases.push((
+        "length 1024, all classes, min_digits 600".into(),
+        PasswordOptions {
+            min_digits: 600,
+            ..all_classes(1024, 1)
+        },
+    ));
+    cases
+}
 
 fn passwords(c: &mut Criterion) {
     let mut group = c.benchmark_group("password");
-    for length in [16u64, 128, 1024] {
-        let policy = PasswordPolicy::new(PasswordOptions {
-            include_numbers: true,
-            include_special_chars: true,
-            min_digits: 2,
-            ..PasswordOptions::with_length(length)
-        })
-        .unwrap();
-        group.throughput(Throughput::Bytes(length));
-        group.bench_function(format!("length {length}, all classes"), |b| {
+    for (name, options) in cases() {
+        let policy = PasswordPolicy::new(options.clone()).unwrap();
+        group.throughput(Throughput::Bytes(options.length));
+        group.bench_function(name.clone(), |b| {
             let mut rng = rand::rng();
             b.iter(|| generate_password(black_box(&policy), &mut rng))
+        });
+        group.bench_function(format!("{name}, forced picks and shuffle (before)"), |b| {
+            let mut rng = rand::rng();
+            b.iter(|| forced_picks_and_shuffle(black_box(&policy), &mut rng))
+        });
+        // What a request pays: validation (and any per-policy work) too.
+        group.bench_function(format!("{name}, with validation"), |b| {
+            let mut rng = rand::rng();
+            b.iter(|| {
+                let policy = PasswordPolicy::new(black_box(options.clone())).unwrap();
+                generate_password(&policy, &mut rng)
+            })
         });
     }
     group.finish();

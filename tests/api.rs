@@ -38,9 +38,11 @@ async fn generates_with_the_classes_asked_for_and_stores_it() {
     assert!(default.password.bytes().any(|c| c.is_ascii_uppercase()));
     assert!(default.stored);
     assert!(default.created_at.is_some());
+    // Exact: 16 letters of both cases, 52^16 - 2·26^16 strings.
+    let exact = 16.0 * 52f64.log2() + (1.0 - 2.0 * 0.5f64.powi(16)).log2();
     assert!(
-        default.entropy_bits > 85.0 && default.entropy_bits < 92.0,
-        "{}",
+        (default.entropy_bits - exact).abs() < 1e-9,
+        "{} vs {exact}",
         default.entropy_bits
     );
 

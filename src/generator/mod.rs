@@ -4,8 +4,11 @@
 //! rule here is unit-tested in isolation.
 //!
 //! Randomness comes from the caller as `&mut impl CryptoRng`: the type system
-//! refuses a non-cryptographic RNG. Sampling only uses rand's unbiased
-//! primitives (`choose`, `shuffle`), never `% len`.
+//! refuses a non-cryptographic RNG. Sampling only uses rand's integer
+//! primitives (`choose`, `shuffle`, `random_range`; exactly unbiased with
+//! rand's `unbiased` feature, which Cargo.toml turns on) and uniform big
+//! integers by rejection, never `% len` or floats. Passwords are exactly
+//! uniform over the strings their policy allows (`uniform`).
 
 mod charset;
 mod entropy;
@@ -15,6 +18,7 @@ mod policy;
 mod secret;
 mod strength;
 mod token;
+mod uniform;
 mod violation;
 
 pub use charset::{AMBIGUOUS, CharClass, DIGITS, LOWERCASE, SPECIALS, UPPERCASE};

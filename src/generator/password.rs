@@ -1,8 +1,14 @@
-//! Password generation: one of each required class, the rest from the whole
-//! alphabet, then a Fisher–Yates shuffle so no position is biased.
+//! Password generation: exactly uniform over the strings the policy
+//! allows (every class in use at least its minimum times, characters only
+//! from the classes in use), so each of the policy's `N` passwords has
+//! probability `1/N` and `entropy_bits` is `log2 N`. How: `uniform`.
+//!
+//! Not the Bitwarden/KeePassXC way (one forced pick per class, the rest
+//! from the whole alphabet, a shuffle): that favours passwords holding few
+//! characters of the small classes, so it is not uniform over the valid
+//! strings, and its entropy is only bounded below.
 
 use rand::CryptoRng;
-use rand::seq::{IndexedRandom, SliceRandom};
 
 use super::policy::PasswordPolicy;
 use super::secret::Secret;
@@ -12,40 +18,28 @@ use super::secret::Secret;
 pub struct GeneratedPassword {
     /// The password (redacted in `Debug`).
     pub password: Secret,
-    /// `log2` of the number of passwords the policy can produce.
+    /// `log2` of the number of passwords the policy can produce (each is
+    /// equally likely).
     pub entropy_bits: f64,
 }
 
-/// Generates one password satisfying `policy`.
+/// Generates one password satisfying `policy`, uniformly among all the
+/// passwords that do.
 ///
 /// `rng` must be a CSPRNG (`rand::rng()` in the service, a seeded
-/// `StdRng` in tests). All sampling is unbiased: `choose` draws indexes by
-/// rejection, `shuffle` is Fisher–Yates over unbiased indexes.
+/// `StdRng` in tests). All sampling is exact: unbiased integer draws and
+/// uniform big integers by rejection.
 pub fn generate_password<R: CryptoRng + ?Sized>(
     policy: &PasswordPolicy,
     rng: &mut R,
 ) -> GeneratedPassword {
-    let mut chars = Vec::with_capacity(policy.length());
-    for rule in policy.rules() {
-        for _ in 0..rule.min {
-            chars.push(pick(&rule.chars, rng));
-        }
-    }
-    while chars.len() < policy.length() {
-        chars.push(pick(policy.alphabet(), rng));
-    }
-    chars.shuffle(rng);
+    let chars = policy.sampler().sample(rng);
+    debug_assert_eq!(chars.len(), policy.length());
     let password = String::from_utf8(chars).expect("alphabets are ASCII");
     GeneratedPassword {
         password: Secret::new(password),
         entropy_bits: policy.entropy_bits(),
     }
-}
-
-fn pick<R: CryptoRng + ?Sized>(chars: &[u8], rng: &mut R) -> u8 {
-    *chars
-        .choose(rng)
-        .expect("validated policies have no empty class")
 }
 
 #[cfg(test)]
@@ -154,18 +148,14 @@ mod tests {
         }
         assert_eq!(counts.len(), 94, "every character appears");
         let total: u64 = counts.values().sum();
-        // The 4 forced picks per password favour small classes a little;
-        // compare against the exact expectation of the algorithm.
-        let mut chi_square = 0.0;
-        for class in CharClass::ALL {
-            let size = class.chars().len() as f64;
-            let per_password = 1.0 / size + 996.0 / 94.0;
-            let expected = per_password * 100.0;
-            for c in class.chars() {
-                let observed = counts[c] as f64;
-                chi_square += (observed - expected).powi(2) / expected;
-            }
-        }
+        // Uniform over the valid strings: at this length a class is missing
+        // from fewer than 1e-40 of all strings, so each character's expected
+        // count is 1000/94 per password to far better than the test sees.
+        let expected = 1000.0 / 94.0 * 100.0;
+        let chi_square: f64 = counts
+            .values()
+            .map(|&observed| (observed as f64 - expected).powi(2) / expected)
+            .sum();
         assert_eq!(total, 100_000);
         assert!(chi_square < 200.0, "chi-square {chi_square}");
     }
@@ -257,9 +247,17 @@ mod tests {
     fn reports_entropy_of_the_policy() {
         let mut rng = StdRng::seed_from_u64(7);
         let generated = generate_password(&policy(16, false, false), &mut rng);
-        let expected = password_entropy_bits(16, &[(26, 1), (26, 1)]);
-        assert_eq!(generated.entropy_bits, expected);
-        assert!(generated.entropy_bits > 89.0 && generated.entropy_bits < 16.0 * 52f64.log2());
+        assert_eq!(
+            generated.entropy_bits,
+            password_entropy_bits(16, &[(26, 1), (26, 1)])
+        );
+        // 16 letters, both cases: 52^16 strings, less the 2·26^16 of one case.
+        let exact = 16.0 * 52f64.log2() + (1.0 - 2.0 * 0.5f64.powi(16)).log2();
+        assert!(
+            (generated.entropy_bits - exact).abs() < 1e-12,
+            "{} vs {exact}",
+            generated.entropy_bits
+        );
     }
 
     #[test]

@@ -284,8 +284,9 @@ type GeneratePasswordResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The (first) generated password. Treat it as a secret.
 	Password string `protobuf:"bytes,1,opt,name=password,proto3" json:"password,omitempty"`
-	// Strength of each password in bits: a lower bound on its min-entropy,
-	// computed from the alphabet and options (see README, "Strength").
+	// Strength of each password in bits, exact: log2 of the number of
+	// passwords the options allow, each equally likely (docs/API.md,
+	// "Strength").
 	EntropyBits float64 `protobuf:"fixed64,2,opt,name=entropy_bits,json=entropyBits,proto3" json:"entropy_bits,omitempty"`
 	// When the passwords were generated (and stored, when stored is true).
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`

@@ -14,7 +14,7 @@
 use std::ops::RangeInclusive;
 
 use super::charset::{AMBIGUOUS, CharClass};
-use super::entropy::password_entropy_bits;
+use super::uniform::Sampler;
 use super::violation::FieldViolation;
 
 /// Shortest password accepted.
@@ -76,12 +76,14 @@ pub(crate) struct ClassRule {
     pub min: usize,
 }
 
-/// A validated set of rules: generating from it cannot fail.
+/// A validated set of rules: generating from it cannot fail. Holds what
+/// exact-uniform generation needs, computed once here (see `uniform`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PasswordPolicy {
     length: usize,
     rules: Vec<ClassRule>,
     alphabet: Vec<u8>,
+    sampler: Sampler,
     entropy_bits: f64,
 }
 
@@ -177,10 +179,12 @@ impl PasswordPolicy {
     /// The policy of validated `rules`.
     fn from_rules(length: usize, rules: Vec<ClassRule>) -> Self {
         let alphabet = rules.iter().flat_map(|r| r.chars.iter().copied()).collect();
-        let classes: Vec<(usize, usize)> = rules.iter().map(|r| (r.chars.len(), r.min)).collect();
+        let classes: Vec<(&[u8], usize)> = rules.iter().map(|r| (&r.chars[..], r.min)).collect();
+        let sampler = Sampler::new(length, &classes);
         PasswordPolicy {
             length,
-            entropy_bits: password_entropy_bits(length, &classes),
+            entropy_bits: sampler.entropy_bits(),
+            sampler,
             rules,
             alphabet,
         }
@@ -191,7 +195,8 @@ impl PasswordPolicy {
         self.length
     }
 
-    /// Strength of every password this policy produces (see `entropy`).
+    /// Strength of every password this policy produces: `log2` of the
+    /// number of passwords it allows, each equally likely (see `entropy`).
     pub fn entropy_bits(&self) -> f64 {
         self.entropy_bits
     }
@@ -206,8 +211,13 @@ impl PasswordPolicy {
         self.rules.iter().map(|r| (r.class, r.min))
     }
 
+    #[cfg(test)]
     pub(crate) fn rules(&self) -> &[ClassRule] {
         &self.rules
+    }
+
+    pub(crate) fn sampler(&self) -> &Sampler {
+        &self.sampler
     }
 }
 

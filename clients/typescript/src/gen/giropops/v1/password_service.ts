@@ -179,8 +179,9 @@ export interface GeneratePasswordResponse {
   /** The (first) generated password. Treat it as a secret. */
   password: string;
   /**
-   * Strength of each password in bits: a lower bound on its min-entropy,
-   * computed from the alphabet and options (see README, "Strength").
+   * Strength of each password in bits, exact: log2 of the number of
+   * passwords the options allow, each equally likely (docs/API.md,
+   * "Strength").
    */
   entropyBits: number;
   /** When the passwords were generated (and stored, when stored is true). */
