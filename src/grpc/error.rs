@@ -39,6 +39,8 @@ pub enum BusyReason {
     /// Every core allowed CPU-heavy work (strength checks, the largest
     /// batches) is busy, and the wait ran out.
     StrengthChecks,
+    /// [`super::cpu::MAX_COSTLY_STREAMS`] streams of long passwords run.
+    CostlyStreams,
 }
 
 impl From<Vec<FieldViolation>> for ApiError {
@@ -73,6 +75,11 @@ impl From<ApiError> for Status {
             }
             ApiError::History(error) => history_status(&error),
             ApiError::Busy(BusyReason::ResponseBytes) => crate::layers::shed::budget_exhausted(),
+            ApiError::Busy(BusyReason::CostlyStreams) => Status::resource_exhausted(format!(
+                "server busy: {} streams of passwords over {} characters run already; retry with backoff",
+                super::cpu::MAX_COSTLY_STREAMS,
+                super::cpu::COSTLY_POLICY_LENGTH
+            )),
             ApiError::Busy(BusyReason::StrengthChecks) => Status::resource_exhausted(
                 "server busy: every core allowed CPU-heavy work is busy; retry with backoff",
             ),

@@ -3,6 +3,7 @@
 //! Nothing here generates or stores anything itself.
 
 mod convert;
+mod cpu;
 mod error;
 mod password_service;
 mod policy;
@@ -10,6 +11,7 @@ mod tokens;
 mod violations;
 
 pub(crate) use convert::token_options;
+pub use cpu::{COSTLY_POLICY_LENGTH, MAX_COSTLY_STREAMS};
 pub use error::{ApiError, BusyReason};
 pub use password_service::{
     DEFAULT_PAGE_SIZE, MAX_BATCH, MAX_PAGE_SIZE, MAX_STREAM, PasswordServiceImpl,

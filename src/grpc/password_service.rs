@@ -1,14 +1,14 @@
 //! `giropops.v1.PasswordService`: validate → call the domain → convert.
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use tracing::instrument;
 
 use super::caller;
+use super::cpu::{Built, COSTLY_POLICY_LENGTH, Cpu};
 use super::error::{ApiError, BusyReason};
 use super::policy::{passphrase_options, password_options};
 use super::violations::{count_or_default, with_request_violations};
@@ -54,8 +54,6 @@ const PRINCIPAL_ESTIMATE_BYTES: usize = crate::auth::tokens::MAX_NAME_LEN;
 /// Characters of a batch above which it is generated on a blocking
 /// thread, not on the async reactor (1000 × 1024 takes ~15 ms).
 const BLOCKING_BATCH_CHARS: usize = 64 * 1024;
-/// Longest a strength check waits for a free core before it is refused.
-const CHECK_QUEUE_WAIT: Duration = Duration::from_millis(500);
 
 /// What bounds a PasswordService reply.
 #[derive(Debug, Clone)]
@@ -73,11 +71,10 @@ pub struct PasswordServiceImpl {
     history: Option<History>,
     pub(super) metrics: Metrics,
     limits: ReplyLimits,
-    /// CPU-heavy work — zxcvbn, up to ~0.12 s per call (a crafted input),
-    /// and the largest batches — runs on at most half the cores (at least
-    /// one), so the others stay free for every other call; the rest wait up
-    /// to [`CHECK_QUEUE_WAIT`], then RESOURCE_EXHAUSTED.
-    cpu: Arc<Semaphore>,
+    /// CPU-heavy work (zxcvbn, the largest batches, the costliest
+    /// policies) on at most half the cores, so the others stay free for
+    /// every other call.
+    cpu: Cpu,
     /// The named policies (`--policies-file`; none by default).
     policies: Policies,
 }
@@ -86,12 +83,11 @@ impl PasswordServiceImpl {
     /// A service storing into `history` (nothing when `None`), counting
     /// into `metrics`, its replies bounded by `limits`.
     pub fn new(history: Option<History>, metrics: Metrics, limits: ReplyLimits) -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, usize::from);
         PasswordServiceImpl {
+            cpu: Cpu::new(metrics.clone()),
             history,
             metrics,
             limits,
-            cpu: Arc::new(Semaphore::new((cores / 2).max(1))),
             policies: Policies::default(),
         }
     }
@@ -209,8 +205,11 @@ impl PasswordServiceImpl {
         let mut violations = Vec::new();
         let count = count_or_default("count", options.count, 1, MAX_BATCH, &mut violations);
         let store = options.store.unwrap_or(true);
-        let policy = PasswordPolicy::new(PasswordOptions::from(&*options));
-        let policy = with_request_violations(policy, violations)?;
+        let built = self
+            .cpu
+            .password_policy(PasswordOptions::from(&*options))
+            .await?;
+        let Built { policy, core } = with_request_violations(built, violations)?;
         let chars = count * policy.length();
         if chars > self.limits.max_response_bytes {
             return Err(ApiError::InvalidArgument(vec![FieldViolation::new(
@@ -226,21 +225,22 @@ impl PasswordServiceImpl {
         // Both the list and the first password again, plus framing.
         let reservation = self.reserve(&request, chars + policy.length() + 8 * count + 64)?;
 
-        let records = if chars > BLOCKING_BATCH_CHARS {
+        let records = match core {
+            // A costly policy is generated from on the core it was built on,
+            // then dropped: it never waits for a core of its own.
+            Some(core) => {
+                self.cpu
+                    .run(core, move || generate_records(&policy, count))
+                    .await?
+            }
             // Like strength checks: on at most half the cores at once.
-            let permit = tokio::time::timeout(CHECK_QUEUE_WAIT, self.cpu.clone().acquire_owned())
-                .await
-                .map_err(|_| ApiError::Busy(BusyReason::StrengthChecks))?
-                .map_err(|_| ApiError::Internal("the CPU semaphore closed"))?;
-            let busy = self.metrics.blocking_started();
-            tokio::task::spawn_blocking(move || {
-                let _held = (permit, busy);
-                generate_records(&policy, count)
-            })
-            .await
-            .map_err(|_| ApiError::Internal("password generation panicked"))?
-        } else {
-            generate_records(&policy, count)
+            None if chars > BLOCKING_BATCH_CHARS => {
+                let core = self.cpu.core().await?;
+                self.cpu
+                    .run(core, move || generate_records(&policy, count))
+                    .await?
+            }
+            None => generate_records(&policy, count),
         };
         self.metrics.generated(SecretKind::Password, count as u64);
         let stored = self.store(&principal, &records, store).await?;
@@ -360,17 +360,11 @@ impl PasswordServiceImpl {
         // zxcvbn is CPU work of up to tens of milliseconds: off the
         // reactor, one per core. The permit moves into the blocking task,
         // so it is held for the whole run even if the caller goes away.
-        let permit = tokio::time::timeout(CHECK_QUEUE_WAIT, self.cpu.clone().acquire_owned())
-            .await
-            .map_err(|_| ApiError::Busy(BusyReason::StrengthChecks))?
-            .map_err(|_| ApiError::Internal("the strength check semaphore closed"))?;
-        let busy = self.metrics.blocking_started();
-        let strength = tokio::task::spawn_blocking(move || {
-            let _held = (permit, busy);
-            score_password(&password, &user_inputs)
-        })
-        .await
-        .map_err(|_| ApiError::Internal("a strength check panicked"))?;
+        let core = self.cpu.core().await?;
+        let strength = self
+            .cpu
+            .run(core, move || score_password(&password, &user_inputs))
+            .await?;
         tracing::debug!(score = strength.score, "password checked");
         Ok(Response::new(strength.into()))
     }
@@ -402,14 +396,19 @@ impl PasswordServiceImpl {
                 "streamed passwords are never stored: leave options.store unset or false",
             ));
         }
-        let policy = with_request_violations(
-            PasswordPolicy::new(PasswordOptions::from(&*options)),
-            violations,
-        )?;
+        let password_options = PasswordOptions::from(&*options);
+        // A long policy lives as long as its stream: a few at once.
+        let slot = (password_options.length > COSTLY_POLICY_LENGTH)
+            .then(|| self.cpu.costly_stream())
+            .transpose()?;
+        let built = self.cpu.password_policy(password_options).await?;
+        let Built { policy, core } = with_request_violations(built, violations)?;
+        drop(core);
 
         let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
         let metrics = self.metrics.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             for sent in 0..count {
                 let generated = generate_password(&policy, &mut rand::rng());
                 metrics.generated(SecretKind::Password, 1);
