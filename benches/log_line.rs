@@ -16,8 +16,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use giropops_senhas::layers::record::log_call;
 use giropops_senhas::metrics::Method;
 use giropops_senhas::protocol::Protocol;
-use giropops_senhas::telemetry::{LogFormat, QUEUED_LINES, QueuedWriter, subscriber};
+use giropops_senhas::telemetry::{LogFormat, QUEUED_LINES, subscriber};
 use tonic::Code;
+use tracing_appender::non_blocking::NonBlockingBuilder;
 use tracing_subscriber::EnvFilter;
 
 fn line() {
@@ -34,7 +35,10 @@ fn line() {
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("call log line");
     for (name, format) in [("human", LogFormat::Human), ("json", LogFormat::Json)] {
-        let (writer, _guard) = QueuedWriter::spawn(std::io::sink(), QUEUED_LINES);
+        let (writer, _guard) = NonBlockingBuilder::default()
+            .lossy(true)
+            .buffered_lines_limit(QUEUED_LINES)
+            .finish(std::io::sink());
         let dispatch = subscriber(format, EnvFilter::new("info"), false, writer);
         tracing::subscriber::with_default(dispatch, || {
             group.bench_function(format!("{name}, non-blocking"), |b| b.iter(line));

@@ -6,32 +6,32 @@
 //! no request or response is ever logged whole.
 //!
 //! Lines are formatted where they are logged and written to stderr by a
-//! thread of their own (`writer`): a slow stderr (a full pipe, a stalled
-//! collector) never blocks a tokio worker, and lines queued together leave
-//! in one write. Its queue holds [`QUEUED_LINES`] lines; past that, lines
-//! are dropped — counted, never silently: `giropops_log_lines_dropped_total`.
-
-mod writer;
+//! thread of their own (tracing-appender's non-blocking writer): a slow
+//! stderr (a full pipe, a stalled collector) never blocks a tokio worker,
+//! and lines queued together leave in one write.
+//! Its queue holds [`QUEUED_LINES`] lines; past that, lines are dropped —
+//! counted, never silently: `giropops_log_lines_dropped_total`.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
 
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// Lines waiting for the writer thread, at most (about 1 MiB of JSON).
 pub const QUEUED_LINES: usize = 4096;
 
-pub use writer::{BATCH_PAUSE, QueuedWriter, WriterGuard};
+/// Bytes the writer thread gathers before a write(2), at most.
+const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
 /// The writer's count of dropped lines, once logging is set up.
-static DROPPED: OnceLock<std::sync::Arc<AtomicU64>> = OnceLock::new();
+static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
 
 /// Log lines dropped so far because the writer's queue was full.
 pub fn dropped_lines() -> u64 {
     DROPPED
         .get()
-        .map_or(0, |counter| counter.load(Ordering::Relaxed))
+        .map_or(0, |counter| counter.dropped_lines() as u64)
 }
 
 /// Keeps the writer thread; dropping it writes out what is queued.
@@ -39,7 +39,7 @@ pub fn dropped_lines() -> u64 {
 #[derive(Debug)]
 pub struct LogGuard {
     /// Held only to be dropped: it flushes and stops the writer.
-    _writer: Option<WriterGuard>,
+    _writer: Option<WorkerGuard>,
 }
 
 /// How log lines look.
@@ -63,8 +63,19 @@ pub fn init(format: LogFormat, level: &str) -> LogGuard {
         std::io::IsTerminal::is_terminal(&std::io::stderr()),
         std::env::var_os("NO_COLOR"),
     );
-    let (writer, guard) = QueuedWriter::spawn(std::io::stderr(), QUEUED_LINES);
-    let _ = DROPPED.set(writer.dropped_counter());
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(QUEUED_LINES)
+        .thread_name("giropops-log-writer")
+        // Buffered: the writer thread takes every line queued, then flushes
+        // once (tracing-appender flushes when its queue is empty), so a
+        // burst of calls costs one write(2), not one per line. Alone, a line
+        // is still written at once.
+        .finish(std::io::BufWriter::with_capacity(
+            WRITE_BUFFER_BYTES,
+            std::io::stderr(),
+        ));
+    let _ = DROPPED.set(writer.error_counter());
     // `try_init` also routes the `log` crate's records (dependencies') here.
     let installed = subscriber(format, filter, ansi, writer).try_init();
     // Already installed (tests that start servers in one process): keep
